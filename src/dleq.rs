@@ -1,0 +1,176 @@
+//! Batched discrete-log-equality proofs (RFC 9497 §2.2): `GenerateProof`, `VerifyProof` and
+//! the composite computation they share.
+
+use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::VartimeMultiscalarMul;
+use rand_core::CryptoRng;
+use sha2::{Digest, Sha512};
+use subtle::ConstantTimeEq;
+
+use crate::error::{Error, Result};
+use crate::group::{ELEMENT_LEN, hash_to_scalar, random_scalar};
+use crate::keys::PublicKey;
+use crate::messages::{BlindedElement, EvaluatedElement, Proof};
+use crate::suite::Mode;
+
+/// The largest batch one proof covers: the composite index is `I2OSP(i, 2)` (RFC 9497 §2.2.1).
+pub const MAX_BATCH: usize = 65535;
+
+/// `I2OSP(32, 2)`, the length prefix of every serialized element.
+const ELEMENT_LEN_PREFIX: [u8; 2] = (ELEMENT_LEN as u16).to_be_bytes();
+
+/// A group element that carries its canonical encoding.
+pub(crate) trait Encoded {
+    fn point(&self) -> &RistrettoPoint;
+    fn encoding(&self) -> &[u8; ELEMENT_LEN];
+}
+
+macro_rules! impl_encoded {
+    ($($t:ty),*) => {$(
+        impl Encoded for $t {
+            fn point(&self) -> &RistrettoPoint {
+                &self.point
+            }
+            fn encoding(&self) -> &[u8; ELEMENT_LEN] {
+                &self.bytes
+            }
+        }
+    )*};
+}
+impl_encoded!(BlindedElement, EvaluatedElement, PublicKey);
+
+/// Checks the lists of one proof: equal lengths, between 1 and [`MAX_BATCH`] pairs.
+///
+/// # Errors
+/// [`Error::BatchSize`] otherwise.
+pub(crate) fn check_batch(c_len: usize, d_len: usize) -> Result<()> {
+    if c_len != d_len || c_len == 0 || c_len > MAX_BATCH {
+        return Err(Error::BatchSize);
+    }
+    Ok(())
+}
+
+/// The composite seed `Hash(len || Bm || len || seedDST)` of `ComputeComposites`.
+fn composite_seed(mode: Mode, b: &[u8; ELEMENT_LEN]) -> [u8; 64] {
+    let seed_dst = &mode.dsts().seed;
+    let mut h = Sha512::new();
+    h.update(ELEMENT_LEN_PREFIX);
+    h.update(b);
+    h.update((seed_dst.len() as u16).to_be_bytes());
+    h.update(seed_dst);
+    h.finalize().into()
+}
+
+/// The per-pair weights `d_i` of `ComputeComposites` (RFC 9497 §2.2.1).
+///
+/// # Errors
+/// [`Error::BatchSize`] for a batch over [`MAX_BATCH`]; callers have checked it already.
+pub(crate) fn composite_weights(
+    mode: Mode,
+    b: &[u8; ELEMENT_LEN],
+    c: &[impl Encoded + Sync],
+    d: &[impl Encoded + Sync],
+) -> Result<Vec<Scalar>> {
+    check_batch(c.len(), d.len())?;
+    let seed = composite_seed(mode, b);
+    let weight = |i: usize| -> Result<Scalar> {
+        // check_batch bounds i below 65535, so the cast is exact.
+        let index = (i as u16).to_be_bytes();
+        hash_to_scalar(
+            mode,
+            &[
+                &64u16.to_be_bytes(),
+                &seed,
+                &index,
+                &ELEMENT_LEN_PREFIX,
+                c[i].encoding(),
+                &ELEMENT_LEN_PREFIX,
+                d[i].encoding(),
+                b"Composite",
+            ],
+        )
+    };
+    crate::parallel::map_indices(c.len(), weight)
+}
+
+/// The challenge `HashToScalar(len||Bm || len||M || len||Z || len||t2 || len||t3 || "Challenge")`.
+fn challenge(
+    mode: Mode,
+    b: &[u8; ELEMENT_LEN],
+    m: &RistrettoPoint,
+    z: &RistrettoPoint,
+    t2: &RistrettoPoint,
+    t3: &RistrettoPoint,
+) -> Result<Scalar> {
+    let [m, z, t2, t3] = [m, z, t2, t3].map(|p| p.compress().to_bytes());
+    hash_to_scalar(
+        mode,
+        &[
+            &ELEMENT_LEN_PREFIX,
+            b,
+            &ELEMENT_LEN_PREFIX,
+            &m,
+            &ELEMENT_LEN_PREFIX,
+            &z,
+            &ELEMENT_LEN_PREFIX,
+            &t2,
+            &ELEMENT_LEN_PREFIX,
+            &t3,
+            b"Challenge",
+        ],
+    )
+}
+
+/// `GenerateProof(k, G, B, C, D)` with `ComputeCompositesFast` (RFC 9497 §2.2.1): proves
+/// `k·G = B` and `k·C[i] = D[i]` for every `i`. Secret-scalar multiplications are
+/// constant-time; the composite sum over public points and weights is variable-time.
+///
+/// # Errors
+/// [`Error::BatchSize`] for mismatched, empty or oversized lists,
+/// [`Error::RandomnessFailure`] when the RNG is broken.
+pub(crate) fn generate_proof(
+    mode: Mode,
+    k: &Scalar,
+    b: &PublicKey,
+    c: &[impl Encoded + Sync],
+    d: &[impl Encoded + Sync],
+    rng: &mut (impl CryptoRng + ?Sized),
+) -> Result<Proof> {
+    let weights = composite_weights(mode, &b.bytes, c, d)?;
+    let m = RistrettoPoint::vartime_multiscalar_mul(&weights, c.iter().map(Encoded::point));
+    let z = k * m;
+    let r = random_scalar(rng)?;
+    let t2 = &r * RISTRETTO_BASEPOINT_TABLE;
+    let t3 = r * m;
+    let c = challenge(mode, &b.bytes, &m, &z, &t2, &t3)?;
+    let s = r - c * k;
+    Ok(Proof { c, s })
+}
+
+/// `VerifyProof(G, B, C, D, proof)` (RFC 9497 §2.2.2). All inputs are public, so it runs in
+/// variable time.
+///
+/// # Errors
+/// [`Error::BatchSize`] for mismatched, empty or oversized lists, [`Error::VerifyError`]
+/// when the proof does not verify.
+pub(crate) fn verify_proof(
+    mode: Mode,
+    b: &PublicKey,
+    c: &[impl Encoded + Sync],
+    d: &[impl Encoded + Sync],
+    proof: &Proof,
+) -> Result<()> {
+    let weights = composite_weights(mode, &b.bytes, c, d)?;
+    let m = RistrettoPoint::vartime_multiscalar_mul(&weights, c.iter().map(Encoded::point));
+    let z = RistrettoPoint::vartime_multiscalar_mul(&weights, d.iter().map(Encoded::point));
+    let t2 = RistrettoPoint::vartime_double_scalar_mul_basepoint(&proof.c, &b.point, &proof.s);
+    let t3 = RistrettoPoint::vartime_multiscalar_mul([proof.s, proof.c], [m, z]);
+    let expected = challenge(mode, &b.bytes, &m, &z, &t2, &t3)?;
+    if bool::from(expected.ct_eq(&proof.c)) {
+        Ok(())
+    } else {
+        Err(Error::VerifyError)
+    }
+}

@@ -1,0 +1,97 @@
+//! The client's last step shared by all modes (RFC 9497 §3.3): unblinding and the
+//! `Finalize` hash.
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::scalar::Scalar;
+use sha2::{Digest, Sha512};
+use zeroize::Zeroize;
+
+use crate::dleq::check_batch;
+use crate::error::Result;
+use crate::group::{ELEMENT_LEN, hash_to_group, input_len_prefix};
+use crate::messages::{Blind, EvaluatedElement, Output};
+use crate::parallel::doubled_and_encoded;
+use crate::suite::Mode;
+
+/// `Hash(len||input [|| len||info] || len||element || "Finalize")` (RFC 9497 §3.3.1, §3.3.3).
+///
+/// # Errors
+/// [`Error::InputTooLong`] when `input` or `info` is longer than 65534 bytes.
+pub(crate) fn finalize_hash(
+    input: &[u8],
+    info: Option<&[u8]>,
+    element: &[u8; ELEMENT_LEN],
+) -> Result<Output> {
+    let mut h = Sha512::new();
+    h.update(input_len_prefix(input)?);
+    h.update(input);
+    if let Some(info) = info {
+        h.update(input_len_prefix(info)?);
+        h.update(info);
+    }
+    h.update((ELEMENT_LEN as u16).to_be_bytes());
+    h.update(element);
+    h.update(b"Finalize");
+    Ok(Output(h.finalize().into()))
+}
+
+/// `k / 2`, for the fused doubling in [`doubled_and_encoded`]; constant-time
+/// (`Scalar::div_by_2` adds the order under a mask when `k` is odd).
+pub(crate) fn half(k: &Scalar) -> Scalar {
+    k.div_by_2()
+}
+
+/// Unblinds and finalizes a batch: `N_i = blind_i⁻¹·Z_i`, then the `Finalize` hash of each.
+/// One batched inversion serves every blind (`Scalar::invert_batch_alloc`).
+///
+/// # Errors
+/// [`Error::BatchSize`] when the lists differ in length or are empty, [`Error::InputTooLong`]
+/// for an input or info over 65534 bytes.
+pub(crate) fn unblind_and_finalize<I: AsRef<[u8]> + Sync>(
+    inputs: &[I],
+    info: Option<&[u8]>,
+    blinds: &[Blind],
+    evaluated: &[EvaluatedElement],
+) -> Result<Vec<Output>> {
+    check_batch(inputs.len(), blinds.len())?;
+    check_batch(inputs.len(), evaluated.len())?;
+    let mut inverses: Vec<Scalar> = blinds.iter().map(|b| b.0).collect();
+    Scalar::invert_batch_alloc(&mut inverses);
+    let unblinded: Vec<(RistrettoPoint, [u8; ELEMENT_LEN])> =
+        doubled_and_encoded(inputs.len(), |i| half(&inverses[i]) * evaluated[i].point);
+    inverses.zeroize();
+    crate::parallel::map_indices(inputs.len(), |i| {
+        finalize_hash(inputs[i].as_ref(), info, &unblinded[i].1)
+    })
+}
+
+/// `Evaluate` (RFC 9497 §3.3.1, §3.3.3): the PRF computed directly as `Finalize` would after
+/// unblinding, with `k = skS` (OPRF, VOPRF) or `k = (skS + m)⁻¹` (POPRF, with `info`).
+///
+/// # Errors
+/// [`Error::InputTooLong`](crate::Error::InputTooLong) for an input or info over 65534
+/// bytes, [`Error::InvalidInput`](crate::Error::InvalidInput) when the input hashes to the
+/// identity.
+pub(crate) fn evaluate_direct(
+    mode: Mode,
+    k: &Scalar,
+    input: &[u8],
+    info: Option<&[u8]>,
+) -> Result<Output> {
+    let element = (k * hash_to_group(mode, input)?).compress();
+    finalize_hash(input, info, element.as_bytes())
+}
+
+/// `Finalize` for one element: `blind⁻¹·evaluated`, then the `Finalize` hash.
+///
+/// # Errors
+/// [`Error::InputTooLong`](crate::Error::InputTooLong) for an input or info over 65534 bytes.
+pub(crate) fn unblind_and_finalize_one(
+    input: &[u8],
+    info: Option<&[u8]>,
+    blind: &Blind,
+    evaluated: &EvaluatedElement,
+) -> Result<Output> {
+    let unblinded = (blind.0.invert() * evaluated.point).compress();
+    finalize_hash(input, info, unblinded.as_bytes())
+}

@@ -1,0 +1,79 @@
+//! `expand_message_xmd` with SHA-512 (RFC 9380 §5.3.1).
+
+use std::sync::LazyLock;
+
+use sha2::{Digest, Sha512};
+
+use crate::error::{Error, Result};
+
+/// SHA-512 block size in bytes (`s_in_bytes`).
+const BLOCK: usize = 128;
+/// SHA-512 output size in bytes (`b_in_bytes`).
+const OUT: usize = 64;
+
+/// SHA-512 after absorbing `Z_pad`, which is exactly one block: every call starts from a copy
+/// instead of compressing 128 zero bytes again.
+static AFTER_Z_PAD: LazyLock<Sha512> = LazyLock::new(|| {
+    let mut h = Sha512::new();
+    h.update([0u8; BLOCK]);
+    h
+});
+
+/// Fills `out` with `expand_message_xmd(msg, dst, out.len())` using SHA-512, where `msg` is
+/// the concatenation of `msg_parts` (so callers frame transcripts without allocating).
+///
+/// # Errors
+/// [`Error::InputTooLong`] when `out` is longer than 65535 bytes or 255 hash blocks, or when
+/// `dst` is longer than 255 bytes; [`Error::InvalidInput`] when `dst` or `out` is empty
+/// (RFC 9380 §3.1, §5.3.1).
+pub fn expand_message_xmd(msg_parts: &[&[u8]], dst: &[u8], out: &mut [u8]) -> Result<()> {
+    let len = out.len();
+    let ell = len.div_ceil(OUT);
+    if ell > 255 || len > 65535 || dst.len() > 255 {
+        return Err(Error::InputTooLong);
+    }
+    if dst.is_empty() || len == 0 {
+        return Err(Error::InvalidInput);
+    }
+    // The checks above bound both values, so the casts are exact.
+    let dst_len = [dst.len() as u8];
+    let len_bytes = (len as u16).to_be_bytes();
+
+    let mut h = AFTER_Z_PAD.clone();
+    for part in msg_parts {
+        h.update(part);
+    }
+    h.update(len_bytes);
+    h.update([0u8]);
+    h.update(dst);
+    h.update(dst_len);
+    let b0 = h.finalize();
+
+    let mut prev = [0u8; OUT];
+    for (i, chunk) in out.chunks_mut(OUT).enumerate() {
+        let mut block_input = [0u8; OUT];
+        for (dst_byte, (a, b)) in block_input.iter_mut().zip(b0.iter().zip(prev.iter())) {
+            *dst_byte = a ^ b;
+        }
+        let mut h = Sha512::new();
+        // b_1 hashes b_0 itself; b_i for i > 1 hashes b_0 xor b_(i-1). With prev = 0 the xor is b_0.
+        h.update(block_input);
+        h.update([(i + 1) as u8]);
+        h.update(dst);
+        h.update(dst_len);
+        let bi = h.finalize();
+        prev.copy_from_slice(&bi);
+        chunk.copy_from_slice(&bi[..chunk.len()]);
+    }
+    Ok(())
+}
+
+/// `expand_message_xmd` to exactly 64 bytes, the size every RFC 9497 hash in this suite uses.
+///
+/// # Errors
+/// As [`expand_message_xmd`]; with the crate's fixed DSTs none can occur.
+pub(crate) fn expand_64(msg_parts: &[&[u8]], dst: &[u8]) -> Result<[u8; 64]> {
+    let mut out = [0u8; 64];
+    expand_message_xmd(msg_parts, dst, &mut out)?;
+    Ok(out)
+}
