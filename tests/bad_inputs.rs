@@ -1,0 +1,354 @@
+//! One test per row of the bad-input table in `spec/09-errors.md`: each class of malformed
+//! input gets its documented error, never a panic.
+
+mod common;
+
+use blindnym::curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT;
+use blindnym::curve25519_dalek::scalar::Scalar;
+use blindnym::{
+    Blind, BlindedElement, Error, EvaluatedElement, MAX_BATCH, MAX_INPUT_LEN, Mode, OprfClient,
+    OprfServer, PoprfClient, PoprfServer, Proof, PublicKey, SecretKey, VoprfClient, VoprfServer,
+    expand_message_xmd,
+};
+use common::seeded;
+
+/// An encoding of the generator, a valid non-identity element.
+fn valid_element() -> [u8; 32] {
+    RISTRETTO_BASEPOINT_POINT.compress().to_bytes()
+}
+
+/// The group order ℓ, little-endian: the smallest non-canonical scalar.
+const ORDER: [u8; 32] = [
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+];
+
+/// A named decoder with its value discarded.
+type Decoder = (&'static str, fn(&[u8]) -> Result<(), Error>);
+
+fn element_decoders() -> Vec<Decoder> {
+    vec![
+        ("BlindedElement", |b| {
+            BlindedElement::from_bytes(b).map(drop)
+        }),
+        ("EvaluatedElement", |b| {
+            EvaluatedElement::from_bytes(b).map(drop)
+        }),
+        ("PublicKey", |b| PublicKey::from_bytes(b).map(drop)),
+    ]
+}
+
+fn scalar_decoders() -> Vec<Decoder> {
+    vec![
+        ("SecretKey", |b| SecretKey::from_bytes(b).map(drop)),
+        ("Blind", |b| Blind::from_bytes(b).map(drop)),
+    ]
+}
+
+#[test]
+fn row_1_wrong_length() {
+    for len in [0usize, 1, 31, 33, 64] {
+        let bytes = vec![1u8; len];
+        for (name, decode) in element_decoders().into_iter().chain(scalar_decoders()) {
+            assert_eq!(
+                decode(&bytes),
+                Err(Error::InvalidLength {
+                    expected: 32,
+                    actual: len
+                }),
+                "{name}"
+            );
+        }
+    }
+    for len in [0usize, 32, 63, 65] {
+        let expected = Err(Error::InvalidLength {
+            expected: 64,
+            actual: len,
+        });
+        assert_eq!(Proof::from_bytes(&vec![0u8; len]).map(drop), expected);
+        assert_eq!(
+            blindnym::Output::from_bytes(&vec![0u8; len]).map(drop),
+            expected
+        );
+    }
+}
+
+#[test]
+fn row_2_trailing_bytes() {
+    let mut bytes = valid_element().to_vec();
+    bytes.push(0);
+    for (name, decode) in element_decoders() {
+        assert_eq!(
+            decode(&bytes),
+            Err(Error::InvalidLength {
+                expected: 32,
+                actual: 33
+            }),
+            "{name}"
+        );
+    }
+    let mut scalar = vec![0u8; 32];
+    scalar[0] = 1;
+    scalar.push(0);
+    for (name, decode) in scalar_decoders() {
+        assert_eq!(
+            decode(&scalar),
+            Err(Error::InvalidLength {
+                expected: 32,
+                actual: 33
+            }),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        Proof::from_bytes(&[0u8; 65]).map(drop),
+        Err(Error::InvalidLength {
+            expected: 64,
+            actual: 65
+        })
+    );
+}
+
+#[test]
+fn row_3_non_canonical_element() {
+    // p = 2^255 - 19 encodes zero non-canonically; a set sign bit and an odd s are invalid too.
+    let mut p_bytes = [0xffu8; 32];
+    p_bytes[0] = 0xed;
+    p_bytes[31] = 0x7f;
+    let mut high_bit = valid_element();
+    high_bit[31] |= 0x80;
+    let mut odd = valid_element();
+    odd[0] |= 1;
+    for bytes in [p_bytes, high_bit, odd] {
+        for (name, decode) in element_decoders() {
+            assert_eq!(
+                decode(&bytes),
+                Err(Error::NonCanonicalElement),
+                "{name} {bytes:02x?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn row_4_identity_element() {
+    for (name, decode) in element_decoders() {
+        assert_eq!(decode(&[0u8; 32]), Err(Error::IdentityElement), "{name}");
+    }
+}
+
+#[test]
+fn row_5_scalar_not_below_order() {
+    let mut above = ORDER;
+    above[0] += 1;
+    for bytes in [ORDER, above, [0xff; 32]] {
+        for (name, decode) in scalar_decoders() {
+            assert_eq!(decode(&bytes), Err(Error::NonCanonicalScalar), "{name}");
+        }
+        let mut proof = [0u8; 64];
+        proof[..32].copy_from_slice(&bytes);
+        assert_eq!(
+            Proof::from_bytes(&proof).map(drop),
+            Err(Error::NonCanonicalScalar)
+        );
+        proof = [0u8; 64];
+        proof[32..].copy_from_slice(&bytes);
+        assert_eq!(
+            Proof::from_bytes(&proof).map(drop),
+            Err(Error::NonCanonicalScalar)
+        );
+    }
+}
+
+#[test]
+fn row_6_zero_secret_scalar() {
+    for (name, decode) in scalar_decoders() {
+        assert_eq!(decode(&[0u8; 32]), Err(Error::ZeroScalar), "{name}");
+    }
+    // A proof's scalars are public and may be zero (RFC 9497 DeserializeScalar); such a
+    // proof decodes and then fails to verify.
+    let proof = Proof::from_bytes(&[0u8; 64]).expect("zero proof scalars decode");
+    let mut rng = seeded(6);
+    let server = VoprfServer::generate(&mut rng).expect("key");
+    let client = VoprfClient::new(*server.public_key());
+    let (blind, blinded) = client.blind(b"x", &mut rng).expect("blind");
+    let (evaluated, _) = server.blind_evaluate(&blinded, &mut rng).expect("evaluate");
+    assert_eq!(
+        client.finalize(b"x", &blind, &evaluated, &blinded, &proof),
+        Err(Error::VerifyError)
+    );
+}
+
+#[test]
+fn row_7_oversize_input_or_info() {
+    let mut rng = seeded(7);
+    let max = vec![7u8; MAX_INPUT_LEN];
+    let over = vec![7u8; MAX_INPUT_LEN + 1];
+    assert!(OprfClient::blind(&max, &mut rng).is_ok());
+    assert_eq!(
+        OprfClient::blind(&over, &mut rng).map(drop),
+        Err(Error::InputTooLong)
+    );
+    let oprf = OprfServer::generate(&mut rng).expect("key");
+    assert_eq!(oprf.evaluate(&over).map(drop), Err(Error::InputTooLong));
+
+    let poprf = PoprfServer::generate(&mut rng).expect("key");
+    let client = PoprfClient::new(*poprf.public_key());
+    let (blind, blinded) = client.blind(b"x", &mut rng).expect("blind");
+    assert_eq!(
+        poprf.blind_evaluate(&blinded, &over, &mut rng).map(drop),
+        Err(Error::InputTooLong)
+    );
+    assert_eq!(
+        poprf.evaluate(b"x", &over).map(drop),
+        Err(Error::InputTooLong)
+    );
+    assert_eq!(
+        client.tweaked_key(&over).map(drop),
+        Err(Error::InputTooLong)
+    );
+    let (evaluated, proof) = poprf
+        .blind_evaluate(&blinded, b"i", &mut rng)
+        .expect("evaluate");
+    assert_eq!(
+        client
+            .finalize(b"x", &over, &blind, &evaluated, &blinded, &proof)
+            .map(drop),
+        Err(Error::InputTooLong)
+    );
+    assert_eq!(
+        blindnym::KeyPair::derive(Mode::Voprf, &[1; 32], &over).map(drop),
+        Err(Error::InputTooLong)
+    );
+    let mut out = vec![0u8; 65536];
+    assert_eq!(
+        expand_message_xmd(&[b"m"], b"DST", &mut out),
+        Err(Error::InputTooLong)
+    );
+}
+
+#[test]
+fn row_8_batch_size() {
+    let mut rng = seeded(8);
+    let server = VoprfServer::generate(&mut rng).expect("key");
+    let client = VoprfClient::new(*server.public_key());
+    assert_eq!(
+        server.blind_evaluate_batch(&[], &mut rng).map(drop),
+        Err(Error::BatchSize)
+    );
+
+    let (blinds, blinded) = client.blind_batch(&[b"a", b"b"], &mut rng).expect("blind");
+    let (evaluated, proof) = server
+        .blind_evaluate_batch(&blinded, &mut rng)
+        .expect("evaluate");
+    // Lists of different lengths.
+    assert_eq!(
+        client
+            .finalize_batch(&[b"a"], &blinds, &evaluated, &blinded, &proof)
+            .map(drop),
+        Err(Error::BatchSize)
+    );
+    assert_eq!(
+        client.verify(&blinded[..1], &evaluated, &proof),
+        Err(Error::BatchSize)
+    );
+    assert_eq!(
+        OprfClient::finalize_batch(&[b"a", b"b"], &blinds[..1], &evaluated).map(drop),
+        Err(Error::BatchSize)
+    );
+
+    // One element over the limit: rejected before any group work.
+    let big = vec![blinded[0]; MAX_BATCH + 1];
+    assert_eq!(
+        server.blind_evaluate_batch(&big, &mut rng).map(drop),
+        Err(Error::BatchSize)
+    );
+    let poprf = PoprfServer::generate(&mut rng).expect("key");
+    assert_eq!(
+        poprf.blind_evaluate_batch(&big, b"i", &mut rng).map(drop),
+        Err(Error::BatchSize)
+    );
+}
+
+#[test]
+fn row_9_proof_for_another_key() {
+    let mut rng = seeded(9);
+    let honest = VoprfServer::generate(&mut rng).expect("key");
+    let tagging = VoprfServer::generate(&mut rng).expect("key");
+    let client = VoprfClient::new(*honest.public_key());
+    let (blind, blinded) = client.blind(b"subject", &mut rng).expect("blind");
+    let (evaluated, proof) = tagging
+        .blind_evaluate(&blinded, &mut rng)
+        .expect("evaluate");
+    assert_eq!(
+        client.finalize(b"subject", &blind, &evaluated, &blinded, &proof),
+        Err(Error::VerifyError)
+    );
+
+    // POPRF: a proof under another info's tweak is a proof for another key.
+    let poprf = PoprfServer::generate(&mut rng).expect("key");
+    let pclient = PoprfClient::new(*poprf.public_key());
+    let (blind, blinded) = pclient.blind(b"subject", &mut rng).expect("blind");
+    let (evaluated, proof) = poprf
+        .blind_evaluate(&blinded, b"domain-1", &mut rng)
+        .expect("eval");
+    assert_eq!(
+        pclient.finalize(
+            b"subject",
+            b"domain-2",
+            &blind,
+            &evaluated,
+            &blinded,
+            &proof
+        ),
+        Err(Error::VerifyError)
+    );
+}
+
+/// `m = HashToScalar("Info" || I2OSP(len(info), 2) || info)` under the POPRF context,
+/// recomputed from public pieces.
+fn info_scalar(info: &[u8]) -> Scalar {
+    let mut dst = b"HashToScalar-".to_vec();
+    dst.extend_from_slice(&Mode::Poprf.context_string());
+    let mut wide = [0u8; 64];
+    let len = (info.len() as u16).to_be_bytes();
+    expand_message_xmd(&[b"Info", &len, info], &dst, &mut wide).expect("xmd");
+    Scalar::from_bytes_mod_order_wide(&wide)
+}
+
+#[test]
+fn row_10_poprf_tweak_not_invertible() {
+    // A key equal to -m for some info makes t = 0: the server must refuse (InverseError) and
+    // the client sees an identity tweaked key (InvalidInput).
+    let info = b"the info a key-holding client chose";
+    let sk = SecretKey::from_bytes(&(-info_scalar(info)).to_bytes()).expect("nonzero key");
+    let server = PoprfServer::new(blindnym::KeyPair::from_secret(sk));
+    let client = PoprfClient::new(*server.public_key());
+    let mut rng = seeded(10);
+    let (_, blinded) = client.blind(b"x", &mut rng).expect("blind");
+    assert_eq!(
+        server.blind_evaluate(&blinded, info, &mut rng).map(drop),
+        Err(Error::InverseError)
+    );
+    assert_eq!(
+        server.evaluate(b"x", info).map(drop),
+        Err(Error::InverseError)
+    );
+    assert_eq!(client.tweaked_key(info).map(drop), Err(Error::InvalidInput));
+    // Any other info works.
+    assert!(
+        server
+            .blind_evaluate(&blinded, b"another info", &mut rng)
+            .is_ok()
+    );
+}
+
+#[test]
+fn row_11_broken_rng() {
+    // An RNG that only yields zero bytes can never produce a nonzero scalar.
+    let mut zeros = common::ReplayRng::new(std::iter::repeat_n(vec![0u8; 32], 64));
+    assert_eq!(
+        OprfClient::blind(b"x", &mut zeros).map(drop),
+        Err(Error::RandomnessFailure)
+    );
+}
