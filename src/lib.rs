@@ -73,6 +73,9 @@ mod element;
 mod error;
 mod evaluate;
 mod finalize;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod group;
 mod keys;
 mod messages;

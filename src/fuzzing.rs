@@ -1,0 +1,221 @@
+//! Entry points for the cargo-fuzz targets in `fuzz/` (feature `fuzzing`; not a stable API).
+//!
+//! Each function takes arbitrary bytes, must never panic on its own, and panics only when a
+//! property the crate promises is broken — that is the finding a fuzzer reports.
+
+use std::convert::Infallible;
+
+use rand_core::{TryCryptoRng, TryRng};
+
+use crate::{
+    Blind, BlindedElement, EvaluatedElement, KeyPair, Mode, OprfClient, OprfServer, Output,
+    PoprfClient, PoprfServer, Proof, PublicKey, SecretKey, VoprfClient, VoprfServer,
+    decode_element, decode_scalar,
+};
+
+/// A deterministic RNG for fuzzing: the BLAKE3 extendable output of the fuzzer's bytes, so
+/// every run of an input replays identically. Never use outside fuzzing.
+pub struct FuzzRng(blake3::OutputReader);
+
+impl FuzzRng {
+    /// An RNG whose stream is determined by `seed`.
+    pub fn new(seed: &[u8]) -> Self {
+        let mut hasher = blake3::Hasher::new_derive_key("blindnym fuzzing rng v1");
+        hasher.update(seed);
+        Self(hasher.finalize_xof())
+    }
+}
+
+impl TryRng for FuzzRng {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        let mut b = [0u8; 4];
+        self.0.fill(&mut b);
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let mut b = [0u8; 8];
+        self.0.fill(&mut b);
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        self.0.fill(dst);
+        Ok(())
+    }
+}
+
+impl TryCryptoRng for FuzzRng {}
+
+/// Asserts the decode/encode contract: whatever decodes re-encodes to exactly the input.
+fn round_trips<T, const N: usize>(
+    data: &[u8],
+    decode: impl Fn(&[u8]) -> crate::Result<T>,
+    encode: impl Fn(&T) -> [u8; N],
+) {
+    if let Ok(value) = decode(data) {
+        assert_eq!(
+            &encode(&value)[..],
+            data,
+            "decoded value re-encodes differently"
+        );
+    }
+}
+
+/// Every decoder of the core on the same bytes, and on every 32- and 64-byte window of them.
+pub fn decoders(data: &[u8]) {
+    let windows = [data]
+        .into_iter()
+        .chain(data.chunks(32))
+        .chain(data.chunks(64));
+    for bytes in windows {
+        round_trips(bytes, BlindedElement::from_bytes, BlindedElement::to_bytes);
+        round_trips(
+            bytes,
+            EvaluatedElement::from_bytes,
+            EvaluatedElement::to_bytes,
+        );
+        round_trips(bytes, PublicKey::from_bytes, PublicKey::to_bytes);
+        round_trips(bytes, Proof::from_bytes, Proof::to_bytes);
+        round_trips(bytes, SecretKey::from_bytes, |k| *k.to_bytes());
+        round_trips(bytes, Blind::from_bytes, |b| *b.to_bytes());
+        round_trips(bytes, Output::from_bytes, |o| *o.as_bytes());
+        round_trips(bytes, decode_scalar, |s| s.to_bytes());
+        round_trips(bytes, decode_element, |p| p.compress().to_bytes());
+    }
+}
+
+/// The key-derivation info the RFC 9497 Appendix A vectors use, so vector seeds give the
+/// vectors' keys and the seed corpus reaches the accepting path.
+const VECTOR_KEY_INFO: &[u8] = b"test key";
+
+/// Proof verification on arbitrary bytes: `seed (32) || mode (1) || info_len (1) || info ||
+/// proof (64) || n × (blinded (32) || evaluated (32))`. The verifier's key is derived from
+/// `seed`, so the target knows the true statement: a proof may only verify when every
+/// evaluated element really is the key applied to its blinded element (soundness).
+/// Returns whether the proof was accepted.
+pub fn verify_proof(data: &[u8]) -> bool {
+    let Some((seed, rest)) = data.split_first_chunk::<32>() else {
+        return false;
+    };
+    let Some((&mode, rest)) = rest.split_first() else {
+        return false;
+    };
+    let Some((&info_len, rest)) = rest.split_first() else {
+        return false;
+    };
+    let Some((info, rest)) = rest.split_at_checked(usize::from(info_len)) else {
+        return false;
+    };
+    let Some((proof, rest)) = rest.split_first_chunk::<64>() else {
+        return false;
+    };
+    let Ok(proof) = Proof::from_bytes(proof) else {
+        return false;
+    };
+    let mut blinded = Vec::new();
+    let mut evaluated = Vec::new();
+    for pair in rest.chunks_exact(64) {
+        let (b, e) = pair.split_at(32);
+        match (
+            BlindedElement::from_bytes(b),
+            EvaluatedElement::from_bytes(e),
+        ) {
+            (Ok(b), Ok(e)) => {
+                blinded.push(b);
+                evaluated.push(e);
+            }
+            _ => return false,
+        }
+    }
+    let mut rng = FuzzRng::new(data);
+    if mode & 1 == 0 {
+        let Ok(keys) = KeyPair::derive(Mode::Voprf, seed, VECTOR_KEY_INFO) else {
+            return false;
+        };
+        let server = VoprfServer::new(keys);
+        let verdict = VoprfClient::new(*server.public_key()).verify(&blinded, &evaluated, &proof);
+        if verdict.is_ok() {
+            let (honest, _) = server
+                .blind_evaluate_batch(&blinded, &mut rng)
+                .expect("a verified batch has a valid size");
+            assert_eq!(honest, evaluated, "VOPRF proof verified a false statement");
+        }
+        verdict.is_ok()
+    } else {
+        let Ok(keys) = KeyPair::derive(Mode::Poprf, seed, VECTOR_KEY_INFO) else {
+            return false;
+        };
+        let server = PoprfServer::new(keys);
+        let client = PoprfClient::new(*server.public_key());
+        let verdict = client.verify(info, &blinded, &evaluated, &proof);
+        if verdict.is_ok() {
+            let (honest, _) = server
+                .blind_evaluate_batch(&blinded, info, &mut rng)
+                .expect("a verified batch has a valid size and tweak");
+            assert_eq!(honest, evaluated, "POPRF proof verified a false statement");
+        }
+        verdict.is_ok()
+    }
+}
+
+/// Differential check: `seed (32) || mode (1) || info_len (1) || info || input`. The blind →
+/// evaluate → finalize path and the direct `Evaluate` must agree in every mode, batched and
+/// single, and the finalize must accept the honest proof.
+pub fn differential(data: &[u8]) {
+    let Some((seed, rest)) = data.split_first_chunk::<32>() else {
+        return;
+    };
+    let Some((&mode, rest)) = rest.split_first() else {
+        return;
+    };
+    let Some((&info_len, rest)) = rest.split_first() else {
+        return;
+    };
+    let Some((info, input)) = rest.split_at_checked(usize::from(info_len)) else {
+        return;
+    };
+    let mut rng = FuzzRng::new(data);
+    match mode % 3 {
+        0 => {
+            let Ok(server) = OprfServer::derive(seed, info) else {
+                return;
+            };
+            let (blind, blinded) = OprfClient::blind(input, &mut rng).expect("blind");
+            let evaluated = server.blind_evaluate(&blinded);
+            let output = OprfClient::finalize(input, &blind, &evaluated).expect("finalize");
+            assert_eq!(output, server.evaluate(input).expect("evaluate"));
+            let batch = server.blind_evaluate_batch(&[blinded, blinded]);
+            assert_eq!(batch, [evaluated, evaluated]);
+        }
+        1 => {
+            let Ok(keys) = KeyPair::derive(Mode::Voprf, seed, info) else {
+                return;
+            };
+            let server = VoprfServer::new(keys);
+            let client = VoprfClient::new(*server.public_key());
+            let (blind, blinded) = client.blind(input, &mut rng).expect("blind");
+            let (evaluated, proof) = server.blind_evaluate(&blinded, &mut rng).expect("eval");
+            let output = client
+                .finalize(input, &blind, &evaluated, &blinded, &proof)
+                .expect("honest proof verifies");
+            assert_eq!(output, server.evaluate(input).expect("evaluate"));
+        }
+        _ => {
+            let Ok(server) = PoprfServer::derive(seed, b"fuzz") else {
+                return;
+            };
+            let client = PoprfClient::new(*server.public_key());
+            let (blind, blinded) = client.blind(input, &mut rng).expect("blind");
+            let (evaluated, proof) = server
+                .blind_evaluate(&blinded, info, &mut rng)
+                .expect("eval");
+            let output = client
+                .finalize(input, info, &blind, &evaluated, &blinded, &proof)
+                .expect("honest proof verifies");
+            assert_eq!(output, server.evaluate(input, info).expect("evaluate"));
+        }
+    }
+}
