@@ -53,6 +53,9 @@ pub enum Error {
     UnknownEpoch,
     /// The random number generator returned only zero scalars: it is broken.
     RandomnessFailure,
+    /// A structured message (published key set, flow message) has a wrong magic or version,
+    /// an empty list, or entries out of order or duplicated (`spec/04-keys.md` §4.5).
+    Malformed,
 }
 
 impl fmt::Display for Error {
@@ -80,6 +83,7 @@ impl fmt::Display for Error {
             Error::ServiceMismatch => f.write_str("assertion was made for another service"),
             Error::UnknownEpoch => f.write_str("no key published for this epoch"),
             Error::RandomnessFailure => f.write_str("random number generator failed"),
+            Error::Malformed => f.write_str("malformed message: bad magic, version or order"),
         }
     }
 }

@@ -82,12 +82,14 @@ mod messages;
 pub mod oprf;
 mod parallel;
 pub mod poprf;
+pub mod pseudonym;
 mod secret;
 mod suite;
 pub mod voprf;
 mod xmd;
 
 pub use curve25519_dalek;
+pub use ed25519_dalek;
 pub use rand_core;
 
 pub use dleq::MAX_BATCH;
@@ -100,6 +102,7 @@ pub use keys::{KeyPair, PublicKey, SecretKey};
 pub use messages::{Blind, BlindedElement, EvaluatedElement, Output, PROOF_LEN, Proof};
 pub use oprf::{OprfClient, OprfServer};
 pub use poprf::{PoprfClient, PoprfServer, tweaked_public_key};
+pub use pseudonym::{Pseudonym, PublishedKeys, RootSeed};
 pub use suite::{Mode, SUITE_ID};
 pub use voprf::{VoprfClient, VoprfServer};
 pub use xmd::expand_message_xmd;

@@ -1,0 +1,196 @@
+//! Length-prefixed framing, context strings and a strict byte reader
+//! (`spec/08-encodings.md` §8.1–§8.3).
+//!
+//! Every variable-length value that enters a hash, a key derivation or an OPRF input is
+//! written as `I2OSP(len, 2) || bytes`, so two different tuples never frame to the same bytes.
+
+use crate::error::{Error, Result, exact};
+
+/// The longest single framed field: a `u16` length prefix (`spec/08-encodings.md` §8.1).
+pub const MAX_FIELD_LEN: usize = u16::MAX as usize;
+
+/// Context strings, one per purpose (`spec/08-encodings.md` §8.2). Each is used with exactly
+/// one construction and never reused for another.
+pub mod context {
+    /// Tag framed first into the flow H private input.
+    pub const FLOW_H_INPUT: &str = "blindnym v1 flow-H input";
+    /// `blake3::derive_key` context mapping a flow H OPRF output to a pseudonym.
+    pub const FLOW_H_PSEUDONYM: &str = "blindnym v1 pseudonym flow-H";
+    /// Tag framed first into the flow A private input (the service id).
+    pub const FLOW_A_SERVICE: &str = "blindnym v1 flow-A service";
+    /// Tag framed first into the flow A public info (the subject).
+    pub const FLOW_A_SUBJECT: &str = "blindnym v1 flow-A subject";
+    /// `blake3::derive_key` context hashing the relying party's nonce.
+    pub const FLOW_A_NONCE: &str = "blindnym v1 flow-A nonce";
+    /// Prefix of the message the evaluator signs in flow A.
+    pub const FLOW_A_SIGNATURE: &str = "blindnym v1 flow-A evaluation signature";
+    /// `blake3::derive_key` context mapping `(service id, N)` to a flow A pseudonym.
+    pub const FLOW_A_PSEUDONYM: &str = "blindnym v1 pseudonym flow-A";
+    /// Tag framed first into each flow B private input (an identity).
+    pub const FLOW_B_IDENTITY: &str = "blindnym v1 flow-B identity";
+    /// Tag framed first into the flow B public info (the domain).
+    pub const FLOW_B_DOMAIN: &str = "blindnym v1 flow-B domain";
+    /// `blake3::derive_key` context mapping a flow B OPRF output to a pseudonym.
+    pub const FLOW_B_PSEUDONYM: &str = "blindnym v1 pseudonym flow-B";
+    /// `blake3::derive_key` context of the pseudonym text checksum.
+    pub const TEXT_CHECKSUM: &str = "blindnym v1 pseudonym text checksum";
+    /// HKDF-SHA512 salt of the evaluator key schedule.
+    pub const KEY_SCHEDULE_SALT: &str = "blindnym v1 key schedule";
+}
+
+/// Appends `I2OSP(len(field), 2) || field` to `out`.
+///
+/// # Errors
+/// [`Error::InputTooLong`] when `field` is longer than [`MAX_FIELD_LEN`].
+pub(crate) fn push_field(out: &mut Vec<u8>, field: &[u8]) -> Result<()> {
+    let len = u16::try_from(field.len()).map_err(|_| Error::InputTooLong)?;
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(field);
+    Ok(())
+}
+
+/// The framing of a tuple: each field length-prefixed, in order (`spec/08-encodings.md` §8.1).
+///
+/// # Errors
+/// [`Error::InputTooLong`] when any field is longer than 65535 bytes.
+pub fn frame(fields: &[&[u8]]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(fields.iter().map(|f| f.len() + 2).sum());
+    for field in fields {
+        push_field(&mut out, field)?;
+    }
+    Ok(out)
+}
+
+/// `blake3::derive_key(context, frame(fields))` without building the framed buffer.
+///
+/// # Errors
+/// [`Error::InputTooLong`] when any field is longer than 65535 bytes.
+pub(crate) fn derive_key(context: &str, fields: &[&[u8]]) -> Result<[u8; 32]> {
+    let mut hasher = blake3::Hasher::new_derive_key(context);
+    for field in fields {
+        let len = u16::try_from(field.len()).map_err(|_| Error::InputTooLong)?;
+        hasher.update(&len.to_be_bytes());
+        hasher.update(field);
+    }
+    Ok(*hasher.finalize().as_bytes())
+}
+
+/// The concatenation of `parts` in a fixed-size array (fixed-length message encodings).
+/// Callers pass parts whose lengths sum to `N`; excess is cut and a shortfall left zero.
+pub(crate) fn concat<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
+    let mut out = [0u8; N];
+    for (dst, src) in out.iter_mut().zip(parts.iter().flat_map(|p| p.iter())) {
+        *dst = *src;
+    }
+    out
+}
+
+/// A strict cursor over untrusted bytes: every read is bounds-checked and [`Reader::finish`]
+/// rejects trailing bytes.
+pub(crate) struct Reader<'a> {
+    rest: &'a [u8],
+    total: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            rest: bytes,
+            total: bytes.len(),
+        }
+    }
+
+    /// The next `n` bytes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLength`] when fewer remain.
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if n > self.rest.len() {
+            return Err(Error::InvalidLength {
+                expected: self.total - self.rest.len() + n,
+                actual: self.total,
+            });
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Ok(head)
+    }
+
+    /// The next `N` bytes as an array.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLength`] when fewer remain.
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        exact::<N>(self.take(N)?)
+    }
+
+    pub(crate) fn u8(&mut self) -> Result<u8> {
+        Ok(u8::from_be_bytes(self.array()?))
+    }
+
+    pub(crate) fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_be_bytes(self.array()?))
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    /// A `u16`-length-prefixed field.
+    pub(crate) fn field(&mut self) -> Result<&'a [u8]> {
+        let len = self.u16()?;
+        self.take(usize::from(len))
+    }
+
+    /// Succeeds only when every byte was consumed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLength`] for trailing bytes.
+    pub(crate) fn finish(self) -> Result<()> {
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidLength {
+                expected: self.total - self.rest.len(),
+                actual: self.total,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn framing_is_injective_on_splits() {
+        let a = frame(&[b"ab", b"c"]).unwrap();
+        let b = frame(&[b"a", b"bc"]).unwrap();
+        assert_ne!(a, b);
+        assert_ne!(
+            derive_key("t", &[b"ab", b"c"]).unwrap(),
+            derive_key("t", &[b"a", b"bc"]).unwrap()
+        );
+    }
+
+    #[test]
+    fn oversize_field_is_rejected() {
+        let big = vec![0u8; MAX_FIELD_LEN + 1];
+        assert_eq!(frame(&[&big]), Err(Error::InputTooLong));
+        assert_eq!(derive_key("t", &[&big]), Err(Error::InputTooLong));
+        assert!(frame(&[&big[1..]]).is_ok());
+    }
+
+    #[test]
+    fn reader_rejects_short_and_trailing() {
+        let mut r = Reader::new(&[0, 2, 7]);
+        assert!(r.field().is_err());
+        let mut r = Reader::new(&[0, 1, 7, 9]);
+        assert_eq!(r.field().unwrap(), &[7]);
+        assert!(r.finish().is_err());
+    }
+}
