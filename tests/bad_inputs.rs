@@ -352,3 +352,244 @@ fn row_11_broken_rng() {
         Err(Error::RandomnessFailure)
     );
 }
+
+// ------------------------------------------------------------ pseudonym layer (§9.2 rows 12–19)
+
+use blindnym::Pseudonym;
+use blindnym::ed25519_dalek::{Signer, SigningKey};
+use blindnym::pseudonym::{PublishedKeys, flow_a, flow_b, flow_h};
+use common::{NOW, flow_a_session, keys, published, rp};
+
+#[test]
+fn row_12_protocol_messages_wrong_length_or_trailing() {
+    type Check = (&'static str, usize, fn(&[u8]) -> Result<(), Error>);
+    let messages: [Check; 5] = [
+        ("flow_h::Request", flow_h::REQUEST_LEN, |b| {
+            flow_h::Request::from_bytes(b).map(drop)
+        }),
+        ("flow_h::Response", flow_h::RESPONSE_LEN, |b| {
+            flow_h::Response::from_bytes(b).map(drop)
+        }),
+        ("flow_a::Request", flow_a::REQUEST_LEN, |b| {
+            flow_a::Request::from_bytes(b).map(drop)
+        }),
+        ("flow_a::Evaluation", flow_a::EVALUATION_LEN, |b| {
+            flow_a::Evaluation::from_bytes(b).map(drop)
+        }),
+        ("flow_a::Assertion", flow_a::ASSERTION_LEN, |b| {
+            flow_a::Assertion::from_bytes(b).map(drop)
+        }),
+    ];
+    for (name, len, decode) in messages {
+        for actual in [0, len - 1, len + 1] {
+            assert_eq!(
+                decode(&vec![1u8; actual]),
+                Err(Error::InvalidLength {
+                    expected: len,
+                    actual
+                }),
+                "{name} with {actual} bytes"
+            );
+        }
+    }
+    // A real assertion with one trailing byte.
+    let s = flow_a_session(&flow_a::Evaluator::new(keys(1, 1)), b"alice", b"shop", 1).unwrap();
+    let mut bytes = s.assertion.to_bytes().to_vec();
+    bytes.push(0);
+    assert!(matches!(
+        flow_a::Assertion::from_bytes(&bytes),
+        Err(Error::InvalidLength { .. })
+    ));
+    let response = flow_b::BatchResponse::from_bytes(&[0u8; 3]);
+    assert!(
+        matches!(response, Err(Error::InvalidLength { .. })),
+        "{response:?}"
+    );
+}
+
+#[test]
+fn row_13_replayed_assertion() {
+    let s = flow_a_session(&flow_a::Evaluator::new(keys(1, 1)), b"alice", b"shop", 2).unwrap();
+    let shop = rp(b"shop");
+    assert!(shop.verify(&s.assertion, &s.nonce, NOW).is_ok());
+    // Presented again in a new session, whose nonce differs.
+    let new_session = shop.challenge(&mut seeded(13));
+    assert_eq!(
+        shop.verify(&s.assertion, &new_session, NOW),
+        Err(Error::NonceMismatch)
+    );
+}
+
+#[test]
+fn row_14_expired_assertion() {
+    let s = flow_a_session(&flow_a::Evaluator::new(keys(1, 1)), b"alice", b"shop", 3).unwrap();
+    let shop = rp(b"shop");
+    let expiry = s.assertion.expiry;
+    assert!(shop.verify(&s.assertion, &s.nonce, expiry - 1).is_ok());
+    assert_eq!(
+        shop.verify(&s.assertion, &s.nonce, expiry),
+        Err(Error::Expired)
+    );
+    assert_eq!(
+        shop.verify(&s.assertion, &s.nonce, u64::MAX),
+        Err(Error::Expired)
+    );
+}
+
+#[test]
+fn row_15_assertion_for_another_service() {
+    // The holder blinded the forum's service id and presents the result to the shop.
+    let s = flow_a_session(&flow_a::Evaluator::new(keys(1, 1)), b"alice", b"forum", 4).unwrap();
+    assert_eq!(
+        rp(b"shop").verify(&s.assertion, &s.nonce, NOW),
+        Err(Error::ServiceMismatch)
+    );
+}
+
+#[test]
+fn row_16_forged_or_tampered_signature() {
+    let s = flow_a_session(&flow_a::Evaluator::new(keys(1, 1)), b"alice", b"shop", 5).unwrap();
+    let shop = rp(b"shop");
+    let mut forged = s.assertion.clone();
+    forged.signature = SigningKey::from_bytes(&[42u8; 32]).sign(b"a message of our choosing");
+    assert_eq!(
+        shop.verify(&forged, &s.nonce, NOW),
+        Err(Error::BadSignature)
+    );
+    // A later expiry than the evaluator signed.
+    let mut extended = s.assertion.clone();
+    extended.expiry += 3600;
+    assert_eq!(
+        shop.verify(&extended, &s.nonce, NOW),
+        Err(Error::BadSignature)
+    );
+}
+
+#[test]
+fn row_17_unpublished_epoch() {
+    // An evaluator keyed for epoch 7, which the published set (epochs 1, 2) lacks.
+    let rogue_epoch = flow_a::Evaluator::new(keys(1, 7));
+    let holder_view = flow_a_session(&rogue_epoch, b"alice", b"shop", 6).map(drop);
+    assert_eq!(holder_view, Err(Error::UnknownEpoch));
+    let s = flow_a_session(&flow_a::Evaluator::new(keys(1, 1)), b"alice", b"shop", 6).unwrap();
+    let mut later = s.assertion.clone();
+    later.epoch = 7;
+    assert_eq!(
+        rp(b"shop").verify(&later, &s.nonce, NOW),
+        Err(Error::UnknownEpoch)
+    );
+    assert_eq!(published().get(7).map(drop), Err(Error::UnknownEpoch));
+}
+
+#[test]
+fn row_18_malformed_published_key_set() {
+    let good = published().to_bytes();
+    assert!(PublishedKeys::from_bytes(&good).is_ok());
+    let mut bad_magic = good.clone();
+    bad_magic[0] ^= 1;
+    let mut bad_version = good.clone();
+    bad_version[4] = 2;
+    for bytes in [bad_magic, bad_version] {
+        assert_eq!(
+            PublishedKeys::from_bytes(&bytes).map(drop),
+            Err(Error::Malformed)
+        );
+    }
+    // Epochs out of order or repeated: swap the two entries, or repeat the first.
+    let entries_at = good.len() - 2 * blindnym::pseudonym::epoch_keys::EPOCH_ENTRY_LEN;
+    let (head, entries) = good.split_at(entries_at);
+    let (first, second) = entries.split_at(blindnym::pseudonym::epoch_keys::EPOCH_ENTRY_LEN);
+    for (a, b) in [(second, first), (first, first)] {
+        let bytes = [head, a, b].concat();
+        assert_eq!(
+            PublishedKeys::from_bytes(&bytes).map(drop),
+            Err(Error::Malformed)
+        );
+    }
+    // Truncated or with trailing bytes.
+    let truncated = PublishedKeys::from_bytes(&good[..good.len() - 1]);
+    assert!(
+        matches!(truncated, Err(Error::InvalidLength { .. })),
+        "{truncated:?}"
+    );
+    let trailing = PublishedKeys::from_bytes(&[good.as_slice(), &[0]].concat());
+    assert!(
+        matches!(trailing, Err(Error::InvalidLength { .. })),
+        "{trailing:?}"
+    );
+    // An identity key in place of the first entry's first public key.
+    let mut identity = good.clone();
+    identity[entries_at + 4..entries_at + 36].fill(0);
+    assert_eq!(
+        PublishedKeys::from_bytes(&identity).map(drop),
+        Err(Error::IdentityElement)
+    );
+}
+
+#[test]
+fn row_19_malformed_pseudonym_text() {
+    let text = Pseudonym::from_array([7u8; 32]).to_text();
+    assert_eq!(
+        text.parse::<Pseudonym>(),
+        Ok(Pseudonym::from_array([7u8; 32]))
+    );
+    let mut wrong_prefix = text.clone();
+    wrong_prefix.replace_range(0..3, "bn2");
+    let mut typo = text.clone().into_bytes();
+    typo[10] = if typo[10] == b'q' { b'p' } else { b'q' };
+    let typo = String::from_utf8(typo).unwrap();
+    let cases = [
+        String::new(),
+        text[..text.len() - 1].to_string(),
+        format!("{text}q"),
+        text.to_uppercase(),
+        wrong_prefix,
+        typo,
+        text.replace('q', "é"),
+    ];
+    for case in cases {
+        assert_eq!(
+            case.parse::<Pseudonym>(),
+            Err(Error::InvalidText),
+            "{case:?}"
+        );
+    }
+}
+
+#[test]
+fn row_20_oversize_identifier() {
+    let huge = vec![b'x'; 65536];
+    let mut rng = seeded(20);
+    let holder = flow_h::Holder::new(published());
+    assert_eq!(
+        holder.blind(&huge, b"svc", &mut rng).map(drop),
+        Err(Error::InputTooLong)
+    );
+    assert_eq!(
+        holder.blind(b"cred", &huge, &mut rng).map(drop),
+        Err(Error::InputTooLong)
+    );
+    assert_eq!(
+        flow_a::Holder::new(published(), &huge).map(drop),
+        Err(Error::InputTooLong)
+    );
+    assert_eq!(
+        flow_a::RelyingParty::new(published(), &huge).map(drop),
+        Err(Error::InputTooLong)
+    );
+    let nonce = flow_a::Nonce::generate(&mut rng);
+    let a_holder = flow_a::Holder::new(published(), b"alice").unwrap();
+    assert_eq!(
+        a_holder.request(&huge, &nonce, &mut rng).map(drop),
+        Err(Error::InputTooLong)
+    );
+    assert_eq!(
+        flow_b::DataHolder::new(published(), &huge).map(drop),
+        Err(Error::InputTooLong)
+    );
+    let data_holder = flow_b::DataHolder::new(published(), b"domain").unwrap();
+    assert_eq!(
+        data_holder.blind_batch(&[&huge], &mut rng).map(drop),
+        Err(Error::InputTooLong)
+    );
+}

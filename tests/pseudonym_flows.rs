@@ -5,22 +5,8 @@ mod common;
 use blindnym::Error;
 use blindnym::ed25519_dalek::{Signer, SigningKey};
 use blindnym::pseudonym::flow_a::{self, Assertion, Nonce};
-use blindnym::pseudonym::{EvaluatorKeys, PublishedKeys, RootSeed, flow_b, flow_h};
-use common::seeded;
-
-const REALM: &[u8] = b"test realm";
-
-fn root(byte: u8) -> RootSeed {
-    RootSeed::from_bytes(&[byte; 32]).unwrap()
-}
-
-fn keys(byte: u8, epoch: u32) -> EvaluatorKeys {
-    EvaluatorKeys::derive(&root(byte), REALM, epoch).unwrap()
-}
-
-fn published() -> PublishedKeys {
-    PublishedKeys::derive(&root(1), REALM, &[1, 2]).unwrap()
-}
+use blindnym::pseudonym::{flow_b, flow_h};
+use common::{EXPIRY, NOW, flow_a_session, keys, published, root, rp, seeded};
 
 // ---------------------------------------------------------------- flow H
 
@@ -75,39 +61,6 @@ fn flow_h_rejects_tagging_key_and_unknown_epoch() {
 }
 
 // ---------------------------------------------------------------- flow A
-
-const NOW: u64 = 1_700_000_000;
-const EXPIRY: u64 = NOW + 300;
-
-struct Session {
-    assertion: Assertion,
-    nonce: Nonce,
-}
-
-/// Runs flow A for `subject` with the relying party of `rp_service`, while the holder blinds
-/// `holder_service` (equal unless the holder is re-targeting).
-fn flow_a_session(
-    evaluator: &flow_a::Evaluator,
-    subject: &[u8],
-    holder_service: &[u8],
-    seed: u8,
-) -> blindnym::Result<Session> {
-    let mut rng = seeded(seed);
-    let nonce = Nonce::generate(&mut rng);
-    let holder = flow_a::Holder::new(published(), subject)?;
-    let (state, request) = holder.request(holder_service, &nonce, &mut rng)?;
-    let request = flow_a::Request::from_bytes(&request.to_bytes())?;
-    // The evaluator gets the subject it authenticated, B and H(nonce) — no service id.
-    let evaluation = evaluator.evaluate(subject, &request, EXPIRY, &mut rng)?;
-    let evaluation = flow_a::Evaluation::from_bytes(&evaluation.to_bytes())?;
-    let assertion = holder.finish(state, &evaluation)?;
-    let assertion = Assertion::from_bytes(&assertion.to_bytes())?;
-    Ok(Session { assertion, nonce })
-}
-
-fn rp(service: &[u8]) -> flow_a::RelyingParty {
-    flow_a::RelyingParty::new(published(), service).unwrap()
-}
 
 #[test]
 fn flow_a_stable_per_subject_and_service() {

@@ -100,6 +100,21 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A reader for a fixed-size message: the whole length is checked first, so a short or
+    /// long message reports the message's size, not the offset of the field it broke.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLength`] unless `bytes` is exactly `len` long.
+    pub(crate) fn exact(bytes: &'a [u8], len: usize) -> Result<Self> {
+        if bytes.len() != len {
+            return Err(Error::InvalidLength {
+                expected: len,
+                actual: bytes.len(),
+            });
+        }
+        Ok(Self::new(bytes))
+    }
+
     /// The next `n` bytes.
     ///
     /// # Errors

@@ -172,7 +172,7 @@ impl Request {
     /// [`Error::InvalidLength`] unless exactly 64 bytes; the errors of
     /// [`BlindedElement::from_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut reader = Reader::new(bytes);
+        let mut reader = Reader::exact(bytes, REQUEST_LEN)?;
         let request = Self {
             blinded: BlindedElement::from_bytes(reader.take(32)?)?,
             nonce_hash: reader.array()?,
@@ -215,7 +215,7 @@ impl Evaluation {
     /// [`Error::InvalidLength`] unless exactly 172 bytes; the element and scalar errors of
     /// the fields.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut reader = Reader::new(bytes);
+        let mut reader = Reader::exact(bytes, EVALUATION_LEN)?;
         let evaluation = Self {
             epoch: reader.u32()?,
             evaluated: EvaluatedElement::from_bytes(reader.take(32)?)?,
@@ -270,7 +270,7 @@ impl Assertion {
     /// [`Error::InvalidLength`] unless exactly 204 bytes; [`Error::NonCanonicalScalar`] or
     /// [`Error::ZeroScalar`] for a bad `r`; the element errors for a bad `B` or `Z`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut reader = Reader::new(bytes);
+        let mut reader = Reader::exact(bytes, ASSERTION_LEN)?;
         let assertion = Self {
             epoch: reader.u32()?,
             r: Blind::from_bytes(reader.take(32)?)?,

@@ -91,7 +91,7 @@ impl Response {
     /// [`Error::InvalidLength`](crate::Error::InvalidLength) unless exactly 100 bytes; the
     /// element and scalar errors of the fields.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut reader = Reader::new(bytes);
+        let mut reader = Reader::exact(bytes, RESPONSE_LEN)?;
         let response = Self {
             epoch: reader.u32()?,
             evaluated: EvaluatedElement::from_bytes(reader.take(32)?)?,

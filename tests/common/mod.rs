@@ -77,3 +77,55 @@ pub fn hex_list(v: &serde_json::Value) -> Vec<Vec<u8>> {
 pub fn hex_field(v: &serde_json::Value, key: &str) -> Vec<u8> {
     unhex(v[key].as_str().expect("hex field"))
 }
+
+// ------------------------------------------------------------ pseudonym-layer fixtures
+
+use blindnym::pseudonym::flow_a::{self, Assertion, Nonce};
+use blindnym::pseudonym::{EvaluatorKeys, PublishedKeys, RootSeed};
+
+pub const REALM: &[u8] = b"test realm";
+pub const NOW: u64 = 1_700_000_000;
+pub const EXPIRY: u64 = NOW + 300;
+
+pub fn root(byte: u8) -> RootSeed {
+    RootSeed::from_bytes(&[byte; 32]).unwrap()
+}
+
+pub fn keys(byte: u8, epoch: u32) -> EvaluatorKeys {
+    EvaluatorKeys::derive(&root(byte), REALM, epoch).unwrap()
+}
+
+/// The key set every fixture's holder and relying party trust: root 1, epochs 1 and 2.
+pub fn published() -> PublishedKeys {
+    PublishedKeys::derive(&root(1), REALM, &[1, 2]).unwrap()
+}
+
+pub fn rp(service: &[u8]) -> flow_a::RelyingParty {
+    flow_a::RelyingParty::new(published(), service).unwrap()
+}
+
+pub struct Session {
+    pub assertion: Assertion,
+    pub nonce: Nonce,
+}
+
+/// Runs flow A for `subject` while the holder blinds `holder_service`; every message
+/// crosses the wire as bytes.
+pub fn flow_a_session(
+    evaluator: &flow_a::Evaluator,
+    subject: &[u8],
+    holder_service: &[u8],
+    seed: u8,
+) -> blindnym::Result<Session> {
+    let mut rng = seeded(seed);
+    let nonce = Nonce::generate(&mut rng);
+    let holder = flow_a::Holder::new(published(), subject)?;
+    let (state, request) = holder.request(holder_service, &nonce, &mut rng)?;
+    let request = flow_a::Request::from_bytes(&request.to_bytes())?;
+    // The evaluator gets the subject it authenticated, B and H(nonce) — no service id.
+    let evaluation = evaluator.evaluate(subject, &request, EXPIRY, &mut rng)?;
+    let evaluation = flow_a::Evaluation::from_bytes(&evaluation.to_bytes())?;
+    let assertion = holder.finish(state, &evaluation)?;
+    let assertion = Assertion::from_bytes(&assertion.to_bytes())?;
+    Ok(Session { assertion, nonce })
+}
