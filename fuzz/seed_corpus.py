@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora under fuzz/corpus/<target>/ from the RFC test vectors in tests/vectors.
+"""Writes the seed corpora under fuzz/corpus/<target>/ from the RFC test vectors in tests/vectors
+and our own pseudonym-layer vectors in spec/vectors.
+
+The relying_party seeds (genuine assertions) come from the library itself: see
+tests/fuzz_corpus.rs, which checks them and rewrites them with BLINDNYM_WRITE_SEEDS=1.
 
 Run from anywhere: python3 fuzz/seed_corpus.py. Files are named by the SHA-1 of their bytes,
 as libFuzzer names its own corpus entries, so re-running is idempotent.
@@ -10,6 +14,7 @@ import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "tests" / "vectors"
+OUR_VECTORS = ROOT / "spec" / "vectors"
 CORPUS = ROOT / "fuzz" / "corpus"
 
 
@@ -51,6 +56,18 @@ def main():
                 )
             for item in v["Input"]:
                 write("differential", seed + bytes([mode_index]) + bytes([len(info)]) + info + h(item))
+
+    for name in ("flow-h", "flow-a", "flow-b", "pseudonym-text", "published-keys"):
+        ours = json.loads((OUR_VECTORS / f"{name}.json").read_text())
+        for v in ours["vectors"]:
+            for field in ("request", "response", "evaluation", "assertion", "nonce", "serialized"):
+                if field in v:
+                    write("protocol_decoders", h(v[field]))
+            for field in ("pseudonym_text", "text"):
+                if field in v:
+                    write("protocol_decoders", v[field].encode())
+            for text in v.get("pseudonym_texts", []):
+                write("protocol_decoders", text.encode())
 
 
 if __name__ == "__main__":

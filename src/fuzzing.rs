@@ -219,3 +219,135 @@ pub fn differential(data: &[u8]) {
         }
     }
 }
+
+// ------------------------------------------------------------------ pseudonym layer
+
+use std::sync::OnceLock;
+
+use crate::pseudonym::flow_a::{self, Assertion, Nonce};
+use crate::pseudonym::{EvaluatorKeys, Pseudonym, PublishedKeys, RootSeed, flow_b, flow_h};
+
+/// Every decoder of the pseudonym layer: protocol messages, the published key set and the
+/// pseudonym text form. Whatever decodes re-encodes to exactly the input.
+pub fn protocol_decoders(data: &[u8]) {
+    round_trips(data, flow_h::Request::from_bytes, flow_h::Request::to_bytes);
+    round_trips(
+        data,
+        flow_h::Response::from_bytes,
+        flow_h::Response::to_bytes,
+    );
+    round_trips(data, flow_a::Request::from_bytes, flow_a::Request::to_bytes);
+    round_trips(
+        data,
+        flow_a::Evaluation::from_bytes,
+        flow_a::Evaluation::to_bytes,
+    );
+    round_trips(data, Assertion::from_bytes, Assertion::to_bytes);
+    round_trips(data, Nonce::from_bytes, |n| *n.as_bytes());
+    round_trips(data, Pseudonym::from_bytes, Pseudonym::to_bytes);
+    if let Ok(response) = flow_b::BatchResponse::from_bytes(data) {
+        assert_eq!(
+            response.to_bytes(),
+            data,
+            "batch response re-encodes differently"
+        );
+    }
+    if let Ok(keys) = PublishedKeys::from_bytes(data) {
+        assert_eq!(
+            keys.to_bytes(),
+            data,
+            "published key set re-encodes differently"
+        );
+    }
+    if let Ok(text) = core::str::from_utf8(data)
+        && let Ok(pseudonym) = Pseudonym::parse(text)
+    {
+        assert_eq!(
+            pseudonym.to_text(),
+            text,
+            "pseudonym text re-encodes differently"
+        );
+    }
+}
+
+/// The fixed world of the relying-party target: one evaluator, its published keys, one
+/// relying party, the nonce it issued, and the one assertion the evaluator signed for it.
+struct RelyingPartyWorld {
+    relying_party: flow_a::RelyingParty,
+    nonce: Nonce,
+    genuine: Assertion,
+}
+
+/// Time at which the genuine assertion is valid; it expires [`FUZZ_LIFETIME`] later.
+const FUZZ_NOW: u64 = 1_800_000_000;
+const FUZZ_LIFETIME: u64 = 300;
+
+fn relying_party_world() -> &'static RelyingPartyWorld {
+    static WORLD: OnceLock<RelyingPartyWorld> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let realm = b"blindnym fuzz realm";
+        let root = RootSeed::from_bytes(&[0x5a; 32]).expect("32-byte seed");
+        let keys = EvaluatorKeys::derive(&root, realm, 1).expect("keys");
+        let published = PublishedKeys::derive(&root, realm, &[1]).expect("published");
+        let relying_party =
+            flow_a::RelyingParty::new(published.clone(), b"shop.example").expect("rp");
+        let mut rng = FuzzRng::new(b"relying party world");
+        let nonce = relying_party.challenge(&mut rng);
+        let holder = flow_a::Holder::new(published, b"alice").expect("holder");
+        let (state, request) = holder
+            .request(b"shop.example", &nonce, &mut rng)
+            .expect("request");
+        let evaluation = flow_a::Evaluator::new(keys)
+            .evaluate(b"alice", &request, FUZZ_NOW + FUZZ_LIFETIME, &mut rng)
+            .expect("evaluation");
+        let genuine = holder.finish(state, &evaluation).expect("assertion");
+        RelyingPartyWorld {
+            relying_party,
+            nonce,
+            genuine,
+        }
+    })
+}
+
+/// Inputs that reach the relying party's accepting path: `now (8, big-endian) || assertion`
+/// with the genuine assertion at a time it is valid. The fuzz corpus holds them.
+pub fn relying_party_seeds() -> Vec<Vec<u8>> {
+    let world = relying_party_world();
+    [FUZZ_NOW, FUZZ_NOW + FUZZ_LIFETIME - 1]
+        .iter()
+        .map(|now| [&now.to_be_bytes()[..], &world.genuine.to_bytes()].concat())
+        .collect()
+}
+
+/// Flow A relying-party verification on arbitrary assertions:
+/// `now (8, big-endian) || assertion`. The evaluator signed exactly one assertion, so the
+/// relying party may accept nothing else, and what it accepts must give the genuine
+/// pseudonym. Returns whether the input was accepted.
+pub fn relying_party(data: &[u8]) -> bool {
+    let Some((now, assertion)) = data.split_first_chunk::<8>() else {
+        return false;
+    };
+    let Ok(assertion) = Assertion::from_bytes(assertion) else {
+        return false;
+    };
+    let world = relying_party_world();
+    let now = u64::from_be_bytes(*now);
+    match world.relying_party.verify(&assertion, &world.nonce, now) {
+        Ok(pseudonym) => {
+            assert_eq!(
+                assertion, world.genuine,
+                "relying party accepted a forged assertion"
+            );
+            let expected = world
+                .relying_party
+                .verify(&world.genuine, &world.nonce, FUZZ_NOW)
+                .expect("genuine assertion verifies");
+            assert_eq!(
+                pseudonym, expected,
+                "accepted assertion gave another pseudonym"
+            );
+            true
+        }
+        Err(_) => false,
+    }
+}

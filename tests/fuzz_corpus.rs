@@ -50,3 +50,33 @@ fn differential_corpus() {
         blindnym::fuzzing::differential(&seed);
     }
 }
+
+#[test]
+fn protocol_decoders_corpus() {
+    for seed in corpus("protocol_decoders") {
+        blindnym::fuzzing::protocol_decoders(&seed);
+    }
+}
+
+/// The relying-party seeds are genuine assertions the library makes; the committed files
+/// must equal them (set `BLINDNYM_WRITE_SEEDS=1` to rewrite them after a format change),
+/// each must be accepted, and any one-bit change of one must be refused.
+#[test]
+fn relying_party_corpus_holds_genuine_assertions() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/relying_party");
+    for (i, seed) in blindnym::fuzzing::relying_party_seeds().iter().enumerate() {
+        let path = dir.join(format!("genuine-{i}"));
+        if std::env::var_os("BLINDNYM_WRITE_SEEDS").is_some() {
+            fs::create_dir_all(&dir).expect("corpus folder");
+            fs::write(&path, seed).expect("write seed");
+        }
+        assert_eq!(&fs::read(&path).expect("committed seed"), seed, "{}", path.display());
+        assert!(blindnym::fuzzing::relying_party(seed), "genuine assertion refused");
+        for byte in 8..seed.len() {
+            let mut tampered = seed.clone();
+            tampered[byte] ^= 0x10;
+            assert!(!blindnym::fuzzing::relying_party(&tampered), "byte {byte} flipped, accepted");
+        }
+    }
+    assert_eq!(corpus("relying_party").len(), 2);
+}
