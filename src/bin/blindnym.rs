@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use blindnym::curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use blindnym::curve25519_dalek::ristretto::CompressedRistretto;
 use blindnym::curve25519_dalek::scalar::Scalar;
 use blindnym::{
     Blind, BlindedElement, ELEMENT_LEN, EvaluatedElement, MAX_BATCH, Mode, Output, PROOF_LEN,
@@ -217,10 +217,13 @@ impl NationalFlow {
 
 const STAGES: [&str; 3] = ["blind", "evaluate", "finalize"];
 
-/// Time spent per stage and derivations completed, for one pool.
+/// Time spent per stage and derivations completed, for one pool; and the time the raw curve
+/// floor of each stage took on elements of the same batches, interleaved with them.
 #[derive(Default, Clone)]
 struct Tally {
     stage: [Duration; 3],
+    floor: [Duration; 3],
+    floor_elements: u64,
     derivations: u64,
     batches: u64,
     verified: u64,
@@ -233,6 +236,11 @@ impl Tally {
         self.derivations as f64 / self.stage[stage].as_secs_f64().max(1e-12)
     }
 
+    /// Elements per second of the raw curve floor of a stage.
+    fn floor_rate(&self, stage: usize) -> f64 {
+        self.floor_elements as f64 / self.floor[stage].as_secs_f64().max(1e-12)
+    }
+
     /// Derivations per second of the whole flow (all stages back to back).
     fn flow_rate(&self) -> f64 {
         let total: Duration = self.stage.iter().sum();
@@ -241,16 +249,20 @@ impl Tally {
 }
 
 /// Runs the flow for `budget` on the current rayon pool, verifying one random element of
-/// every batch against the non-blind evaluation (outside the timed stages).
+/// every batch against the non-blind evaluation (outside the timed stages). With `floors`,
+/// every batch is followed by a round of the raw curve floors on up to [`FLOOR_ELEMENTS`] of
+/// its own elements, so stage and floor see the same machine load.
 fn run_flow(
     flow: &NationalFlow,
     nation: &Nation,
     cursor: &mut Cursor,
     batch: usize,
     budget: Duration,
+    floors: bool,
     progress: &ProgressBar,
 ) -> Result<Tally, Error> {
     let mut rng = rand::rng();
+    let floor_key = random_scalar(&mut rng)?;
     let mut tally = Tally::default();
     let start = Instant::now();
     while tally.batches == 0 || start.elapsed() < budget {
@@ -269,6 +281,26 @@ fn run_flow(
         let outputs = flow.finalize(&inputs, domain, &pending, &response, &proof)?;
         tally.stage[2] += t.elapsed();
 
+        if floors {
+            let n = batch.min(FLOOR_ELEMENTS);
+            let blinds = pending.blinds[..n]
+                .iter()
+                .map(|b| Option::from(Scalar::from_canonical_bytes(*b.to_bytes())))
+                .collect::<Option<Vec<Scalar>>>()
+                .ok_or("blind out of range")?;
+            let elements = FloorInputs {
+                inputs: &inputs[..n],
+                blinds: &blinds,
+                request: &request[..n],
+                response: &response[..n],
+                key: &floor_key,
+            };
+            for (stage, time) in tally.floor.iter_mut().enumerate() {
+                *time += elements.time(stage);
+            }
+            tally.floor_elements += n as u64;
+        }
+
         let i = (rng.next_u64() % batch as u64) as usize;
         if outputs[i] == flow.reference(&inputs[i], domain)? {
             tally.verified += 1;
@@ -282,76 +314,59 @@ fn run_flow(
     Ok(tally)
 }
 
-/// Per-element seconds of the raw curve floor of each side, on one pool.
-#[derive(Clone, Copy, Default)]
-struct Floors {
-    /// decode + variable-base scalar mul + encode.
-    server: f64,
-    /// RFC 9380 hash-to-group + scalar mul + encode.
-    client_blind: f64,
-    /// decode + scalar inversion + scalar mul + encode + `Finalize` hash.
-    client_finalize: f64,
+/// Elements of each batch the interleaved floor round uses.
+const FLOOR_ELEMENTS: usize = 512;
+
+/// The elements of one batch that a floor round works on.
+struct FloorInputs<'a> {
+    inputs: &'a [Vec<u8>],
+    blinds: &'a [Scalar],
+    request: &'a [[u8; ELEMENT_LEN]],
+    response: &'a [[u8; ELEMENT_LEN]],
+    key: &'a Scalar,
 }
 
-impl Floors {
-    fn of(&self, stage: usize) -> f64 {
-        [self.client_blind, self.server, self.client_finalize][stage]
-    }
-}
-
-/// Measures the floors on the current pool: `n` independent elements, spread over the pool's
-/// threads, repeated until `budget` is spent; returns seconds per element.
-fn measure_floors(budget: Duration) -> Result<Floors, Error> {
-    const N: usize = 512;
-    let mut rng = rand::rng();
-    let nation = Nation::new(N as u64, 1);
-    let inputs: Vec<Vec<u8>> = (0..N as u64).map(|i| nation.subject(i)).collect();
-    let k = random_scalar(&mut rng)?;
-    let scalars = (0..N)
-        .map(|_| random_scalar(&mut rng))
-        .collect::<Result<Vec<Scalar>, _>>()?;
-    let wire = inputs
-        .iter()
-        .map(|x| Ok(hash_to_group(Mode::Poprf, x)?.compress().to_bytes()))
-        .collect::<Result<Vec<[u8; 32]>, Error>>()?;
-    let decode = |i: usize| -> RistrettoPoint {
-        CompressedRistretto(wire[i])
-            .decompress()
-            .unwrap_or_default()
-    };
-    let per_element = |f: &(dyn Fn(usize) -> [u8; 32] + Sync)| -> f64 {
+impl FloorInputs<'_> {
+    /// The time the raw curve floor of `stage` takes on these elements, one element at a time,
+    /// spread over the current pool:
+    /// * blind: RFC 9380 hash-to-group + scalar mul + encode;
+    /// * evaluate: decode + constant-time variable-base scalar mul + encode;
+    /// * finalize: decode + scalar inversion + scalar mul + encode + `Finalize` hash.
+    fn time(&self, stage: usize) -> Duration {
+        let decode = |bytes: &[u8; ELEMENT_LEN]| {
+            CompressedRistretto(*bytes).decompress().unwrap_or_default()
+        };
+        let one = |i: usize| -> [u8; ELEMENT_LEN] {
+            match stage {
+                0 => {
+                    let p = hash_to_group(Mode::Poprf, &self.inputs[i]).unwrap_or_default();
+                    (self.blinds[i] * p).compress().to_bytes()
+                }
+                1 => (self.key * decode(&self.request[i])).compress().to_bytes(),
+                _ => {
+                    let n = (self.blinds[i].invert() * decode(&self.response[i])).compress();
+                    let mut h = Sha512::new();
+                    h.update((self.inputs[i].len() as u16).to_be_bytes());
+                    h.update(&self.inputs[i]);
+                    h.update((ELEMENT_LEN as u16).to_be_bytes());
+                    h.update(n.as_bytes());
+                    h.update(b"Finalize");
+                    let digest: [u8; 64] = h.finalize().into();
+                    let mut out = [0u8; ELEMENT_LEN];
+                    out.copy_from_slice(&digest[..ELEMENT_LEN]);
+                    out
+                }
+            }
+        };
         let start = Instant::now();
-        let mut rounds = 0u32;
-        while rounds == 0 || start.elapsed() < budget / 3 {
-            let out: Vec<[u8; 32]> = (0..N).into_par_iter().with_min_len(16).map(f).collect();
-            std::hint::black_box(out);
-            rounds += 1;
-        }
-        start.elapsed().as_secs_f64() / f64::from(rounds) / N as f64
-    };
-    let server = per_element(&|i| (k * decode(i)).compress().to_bytes());
-    let client_blind = per_element(&|i| {
-        let p = hash_to_group(Mode::Poprf, &inputs[i]).unwrap_or_default();
-        (scalars[i] * p).compress().to_bytes()
-    });
-    let client_finalize = per_element(&|i| {
-        let n = (scalars[i].invert() * decode(i)).compress();
-        let mut h = Sha512::new();
-        h.update((inputs[i].len() as u16).to_be_bytes());
-        h.update(&inputs[i]);
-        h.update(32u16.to_be_bytes());
-        h.update(n.as_bytes());
-        h.update(b"Finalize");
-        let digest: [u8; 64] = h.finalize().into();
-        let mut out = [0u8; 32];
-        out.copy_from_slice(&digest[..32]);
-        out
-    });
-    Ok(Floors {
-        server,
-        client_blind,
-        client_finalize,
-    })
+        let out: Vec<[u8; ELEMENT_LEN]> = (0..self.inputs.len())
+            .into_par_iter()
+            .with_min_len(8)
+            .map(one)
+            .collect();
+        std::hint::black_box(out);
+        start.elapsed()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -375,8 +390,6 @@ struct Report {
     batch: usize,
     population: u64,
     services: u32,
-    floors_one: Floors,
-    floors_all: Floors,
     one: Tally,
     all: Tally,
     sweep: Vec<(usize, f64)>,
@@ -386,8 +399,8 @@ struct Report {
 impl Report {
     fn stage_json(&self, stage: usize) -> Value {
         let (one, all) = (self.one.rate(stage), self.all.rate(stage));
-        let floor_one = 1.0 / self.floors_one.of(stage);
-        let floor_all = 1.0 / self.floors_all.of(stage);
+        let floor_one = self.one.floor_rate(stage);
+        let floor_all = self.all.floor_rate(stage);
         json!({
             "stage": STAGES[stage],
             "per_core_per_s": one,
@@ -397,6 +410,7 @@ impl Report {
             "cost_vs_floor_one_thread": floor_one / one,
             "cost_vs_floor_all_threads": floor_all / all,
             "speedup": all / one,
+            "floor_speedup": floor_all / floor_one,
             "parallel_efficiency": all / one / self.threads as f64,
             "nation_wall_s_this_machine": NATION_DERIVATIONS / all,
             "nation_wall_s_on_cores": self.projected(stage),
@@ -428,10 +442,7 @@ impl Report {
                 "sampled": self.one.verified + self.all.verified + self.one.mismatches + self.all.mismatches,
                 "mismatches": self.one.mismatches + self.all.mismatches,
             },
-            "floor_s_per_element": {
-                "one_thread": { "server": self.floors_one.server, "client_blind": self.floors_one.client_blind, "client_finalize": self.floors_one.client_finalize },
-                "all_threads": { "server": self.floors_all.server, "client_blind": self.floors_all.client_blind, "client_finalize": self.floors_all.client_finalize },
-            },
+            "floor_elements": { "one_thread": self.one.floor_elements, "all_threads": self.all.floor_elements },
             "stages": (0..3).map(|s| self.stage_json(s)).collect::<Vec<_>>(),
             "flow_end_to_end": {
                 "per_core_per_s": self.one.flow_rate(),
@@ -462,13 +473,14 @@ impl Report {
         let _ = writeln!(t);
         let _ = writeln!(
             t,
-            "{:<10} {:>11} {:>11} {:>9} {:>9} {:>8} {:>7} {:>13} {:>13}",
+            "{:<10} {:>11} {:>11} {:>9} {:>9} {:>8} {:>8} {:>7} {:>13} {:>13}",
             "stage",
             "/s 1 core",
             format!("/s {n} cores"),
             "x floor1",
             format!("x floor{n}"),
             "speedup",
+            "floor sp",
             "effic.",
             "nation here",
             format!("nation {}c", self.cores)
@@ -478,13 +490,14 @@ impl Report {
             let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
             let _ = writeln!(
                 t,
-                "{:<10} {:>11.0} {:>11.0} {:>9.3} {:>9.3} {:>7.2}x {:>6.0}% {:>13} {:>13}",
+                "{:<10} {:>11.0} {:>11.0} {:>9.3} {:>9.3} {:>7.2}x {:>7.2}x {:>6.0}% {:>13} {:>13}",
                 name,
                 f("per_core_per_s"),
                 f("all_cores_per_s"),
                 f("cost_vs_floor_one_thread"),
                 f("cost_vs_floor_all_threads"),
                 f("speedup"),
+                f("floor_speedup"),
                 100.0 * f("parallel_efficiency"),
                 human_duration(f("nation_wall_s_this_machine")),
                 human_duration(f("nation_wall_s_on_cores")),
@@ -493,13 +506,14 @@ impl Report {
         let (one, all) = (self.one.flow_rate(), self.all.flow_rate());
         let _ = writeln!(
             t,
-            "{:<10} {:>11.0} {:>11.0} {:>9} {:>9} {:>7.2}x {:>6.0}% {:>13} {:>13}",
+            "{:<10} {:>11.0} {:>11.0} {:>9} {:>9} {:>7.2}x {:>8} {:>6.0}% {:>13} {:>13}",
             "whole flow",
             one,
             all,
             "",
             "",
             all / one,
+            "",
             100.0 * all / one / n as f64,
             human_duration(NATION_DERIVATIONS / all),
             human_duration(
@@ -508,21 +522,30 @@ impl Report {
             ),
         );
         let _ = writeln!(t);
+        let floors: Vec<String> = STAGES
+            .iter()
+            .enumerate()
+            .map(|(s, name)| {
+                format!(
+                    "{name} {:.0} | {:.0}",
+                    self.one.floor_rate(s),
+                    self.all.floor_rate(s)
+                )
+            })
+            .collect();
         let _ = writeln!(
             t,
-            "floors (µs/element, 1 thread | {n} threads): server {:.1} | {:.1}, client blind {:.1} | {:.1}, client finalize {:.1} | {:.1}",
-            self.floors_one.server * 1e6,
-            self.floors_all.server * 1e6,
-            self.floors_one.client_blind * 1e6,
-            self.floors_all.client_blind * 1e6,
-            self.floors_one.client_finalize * 1e6,
-            self.floors_all.client_finalize * 1e6,
+            "raw curve floors, interleaved with the batches (elements/s, 1 | {n} threads): {}",
+            floors.join(", ")
         );
         let _ = writeln!(
             t,
-            "x floor = stage cost per element / raw curve floor per element on the same thread count \
-             (1.00 = the curve library's own limit); nation = {NATION_DERIVATIONS:.1e} derivations, \
-             evaluator core-hours = {:.0}",
+            "x floor = stage cost per element / raw curve floor per element on the same thread \
+             count (1.00 = the curve library's own limit); speedup = {n} threads over 1 (floor sp: \
+             the floor's own, i.e. what the machine gave); effic. = speedup / {n}; nation = \
+             {NATION_DERIVATIONS:.1e} derivations, here on {n} threads and projected on {} cores \
+             at the measured efficiency; evaluator core-hours = {:.0}",
+            self.cores,
             NATION_DERIVATIONS / self.one.rate(1) / 3600.0
         );
         if !self.sweep.is_empty() {
@@ -684,10 +707,9 @@ fn run(args: &Args) -> Result<bool, Error> {
         domain: 0,
     };
 
-    // Budget: floors 15 %, one thread 35 %, all threads 50 % (the sweep, when asked, extra).
-    let floor_budget = duration.mul_f64(0.075);
-    let one_budget = duration.mul_f64(0.35);
-    let all_budget = duration.mul_f64(0.5);
+    // Budget: 40 % on one thread, 60 % on all (the sweep, when asked, extra).
+    let one_budget = duration.mul_f64(0.4);
+    let all_budget = duration.mul_f64(0.6);
 
     let progress = ProgressBar::new_spinner();
     progress.set_style(ProgressStyle::with_template(
@@ -695,19 +717,31 @@ fn run(args: &Args) -> Result<bool, Error> {
     )?);
     progress.enable_steady_tick(Duration::from_millis(120));
 
-    progress.set_message("floors, 1 thread");
-    let floors_one = one_pool.install(|| measure_floors(floor_budget))?;
-    progress.set_message(format!("floors, {threads} threads"));
-    let floors_all = all_pool.install(|| measure_floors(floor_budget))?;
-
+    progress.set_message("flow and floors, 1 thread");
+    let one = one_pool.install(|| {
+        run_flow(
+            &flow,
+            &nation,
+            &mut cursor,
+            batch,
+            one_budget,
+            true,
+            &progress,
+        )
+    })?;
     progress.set_position(0);
-    progress.set_message("flow, 1 thread");
-    let one =
-        one_pool.install(|| run_flow(&flow, &nation, &mut cursor, batch, one_budget, &progress))?;
-    progress.set_position(0);
-    progress.set_message(format!("flow, {threads} threads"));
-    let all =
-        all_pool.install(|| run_flow(&flow, &nation, &mut cursor, batch, all_budget, &progress))?;
+    progress.set_message(format!("flow and floors, {threads} threads"));
+    let all = all_pool.install(|| {
+        run_flow(
+            &flow,
+            &nation,
+            &mut cursor,
+            batch,
+            all_budget,
+            true,
+            &progress,
+        )
+    })?;
 
     let mut sweep = Vec::new();
     if args.chart.is_some() {
@@ -715,8 +749,8 @@ fn run(args: &Args) -> Result<bool, Error> {
             progress.set_position(0);
             progress.set_message(format!("sweep, batch {b}"));
             let budget = Duration::from_millis(if args.smoke { 150 } else { 600 });
-            let t =
-                all_pool.install(|| run_flow(&flow, &nation, &mut cursor, b, budget, &progress))?;
+            let t = all_pool
+                .install(|| run_flow(&flow, &nation, &mut cursor, b, budget, false, &progress))?;
             sweep.push((b, t.rate(1)));
         }
     }
@@ -728,8 +762,6 @@ fn run(args: &Args) -> Result<bool, Error> {
         batch,
         population,
         services,
-        floors_one,
-        floors_all,
         one,
         all,
         sweep,
