@@ -248,70 +248,63 @@ impl Tally {
     }
 }
 
-/// Runs the flow for `budget` on the current rayon pool, verifying one random element of
-/// every batch against the non-blind evaluation (outside the timed stages). With `floors`,
-/// every batch is followed by a round of the raw curve floors on up to [`FLOOR_ELEMENTS`] of
-/// its own elements, so stage and floor see the same machine load.
-fn run_flow(
+/// Runs one batch of the flow on the current rayon pool into `tally`, verifying one random
+/// element against the non-blind evaluation (outside the timed stages). With `floors`, the
+/// batch is followed by a round of the raw curve floors on up to [`FLOOR_ELEMENTS`] of its own
+/// elements, so stage and floor see the same machine load.
+fn step(
     flow: &NationalFlow,
     nation: &Nation,
     cursor: &mut Cursor,
     batch: usize,
-    budget: Duration,
     floors: bool,
-    progress: &ProgressBar,
-) -> Result<Tally, Error> {
+    tally: &mut Tally,
+) -> Result<(), Error> {
     let mut rng = rand::rng();
-    let floor_key = random_scalar(&mut rng)?;
-    let mut tally = Tally::default();
-    let start = Instant::now();
-    while tally.batches == 0 || start.elapsed() < budget {
-        let (inputs, domain) = cursor.next(nation, batch);
-        let domain = &nation.domains[domain];
+    let (inputs, domain) = cursor.next(nation, batch);
+    let domain = &nation.domains[domain];
 
-        let t = Instant::now();
-        let (pending, request) = flow.blind(&inputs, &mut rng)?;
-        tally.stage[0] += t.elapsed();
+    let t = Instant::now();
+    let (pending, request) = flow.blind(&inputs, &mut rng)?;
+    tally.stage[0] += t.elapsed();
 
-        let t = Instant::now();
-        let (response, proof) = flow.evaluate(&request, domain, &mut rng)?;
-        tally.stage[1] += t.elapsed();
+    let t = Instant::now();
+    let (response, proof) = flow.evaluate(&request, domain, &mut rng)?;
+    tally.stage[1] += t.elapsed();
 
-        let t = Instant::now();
-        let outputs = flow.finalize(&inputs, domain, &pending, &response, &proof)?;
-        tally.stage[2] += t.elapsed();
+    let t = Instant::now();
+    let outputs = flow.finalize(&inputs, domain, &pending, &response, &proof)?;
+    tally.stage[2] += t.elapsed();
 
-        if floors {
-            let n = batch.min(FLOOR_ELEMENTS);
-            let blinds = pending.blinds[..n]
-                .iter()
-                .map(|b| Option::from(Scalar::from_canonical_bytes(*b.to_bytes())))
-                .collect::<Option<Vec<Scalar>>>()
-                .ok_or("blind out of range")?;
-            let elements = FloorInputs {
-                inputs: &inputs[..n],
-                blinds: &blinds,
-                request: &request[..n],
-                response: &response[..n],
-                key: &floor_key,
-            };
-            for (stage, time) in tally.floor.iter_mut().enumerate() {
-                *time += elements.time(stage);
-            }
-            tally.floor_elements += n as u64;
+    if floors {
+        let n = batch.min(FLOOR_ELEMENTS);
+        let blinds = pending.blinds[..n]
+            .iter()
+            .map(|b| Option::from(Scalar::from_canonical_bytes(*b.to_bytes())))
+            .collect::<Option<Vec<Scalar>>>()
+            .ok_or("blind out of range")?;
+        let elements = FloorInputs {
+            inputs: &inputs[..n],
+            blinds: &blinds,
+            request: &request[..n],
+            response: &response[..n],
+            key: &random_scalar(&mut rng)?,
+        };
+        for (stage, time) in tally.floor.iter_mut().enumerate() {
+            *time += elements.time(stage);
         }
-
-        let i = (rng.next_u64() % batch as u64) as usize;
-        if outputs[i] == flow.reference(&inputs[i], domain)? {
-            tally.verified += 1;
-        } else {
-            tally.mismatches += 1;
-        }
-        tally.derivations += batch as u64;
-        tally.batches += 1;
-        progress.inc(batch as u64);
+        tally.floor_elements += n as u64;
     }
-    Ok(tally)
+
+    let i = (rng.next_u64() % batch as u64) as usize;
+    if outputs[i] == flow.reference(&inputs[i], domain)? {
+        tally.verified += 1;
+    } else {
+        tally.mismatches += 1;
+    }
+    tally.derivations += batch as u64;
+    tally.batches += 1;
+    Ok(())
 }
 
 /// Elements of each batch the interleaved floor round uses.
@@ -707,51 +700,35 @@ fn run(args: &Args) -> Result<bool, Error> {
         domain: 0,
     };
 
-    // Budget: 40 % on one thread, 60 % on all (the sweep, when asked, extra).
-    let one_budget = duration.mul_f64(0.4);
-    let all_budget = duration.mul_f64(0.6);
-
     let progress = ProgressBar::new_spinner();
     progress.set_style(ProgressStyle::with_template(
         "{spinner} [{elapsed_precise}] {msg}: {pos} derivations ({per_sec})",
     )?);
     progress.enable_steady_tick(Duration::from_millis(120));
 
-    progress.set_message("flow and floors, 1 thread");
-    let one = one_pool.install(|| {
-        run_flow(
-            &flow,
-            &nation,
-            &mut cursor,
-            batch,
-            one_budget,
-            true,
-            &progress,
-        )
-    })?;
-    progress.set_position(0);
-    progress.set_message(format!("flow and floors, {threads} threads"));
-    let all = all_pool.install(|| {
-        run_flow(
-            &flow,
-            &nation,
-            &mut cursor,
-            batch,
-            all_budget,
-            true,
-            &progress,
-        )
-    })?;
+    // One batch on one thread, one on all, in turn, so both see the same background load.
+    progress.set_message(format!("flow and floors, 1 and {threads} threads in turn"));
+    let (mut one, mut all) = (Tally::default(), Tally::default());
+    let start = Instant::now();
+    while one.batches == 0 || start.elapsed() < duration {
+        for (pool, tally) in [(&one_pool, &mut one), (&all_pool, &mut all)] {
+            pool.install(|| step(&flow, &nation, &mut cursor, batch, true, tally))?;
+            progress.inc(batch as u64);
+        }
+    }
 
     let mut sweep = Vec::new();
     if args.chart.is_some() {
+        let budget = Duration::from_millis(if args.smoke { 150 } else { 600 });
         for b in [1usize, 16, 64, 256, 1024, 4096] {
-            progress.set_position(0);
-            progress.set_message(format!("sweep, batch {b}"));
-            let budget = Duration::from_millis(if args.smoke { 150 } else { 600 });
-            let t = all_pool
-                .install(|| run_flow(&flow, &nation, &mut cursor, b, budget, false, &progress))?;
-            sweep.push((b, t.rate(1)));
+            progress.set_message(format!("sweep on {threads} threads, batch {b}"));
+            let mut tally = Tally::default();
+            let start = Instant::now();
+            while tally.batches == 0 || start.elapsed() < budget {
+                all_pool.install(|| step(&flow, &nation, &mut cursor, b, false, &mut tally))?;
+                progress.inc(b as u64);
+            }
+            sweep.push((b, tally.rate(1)));
         }
     }
     progress.finish_and_clear();
