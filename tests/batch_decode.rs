@@ -46,3 +46,52 @@ fn batch_decode_rejects_bad_elements() {
         Err(Error::NonCanonicalElement)
     );
 }
+
+/// Large batches take the parallel paths (chunked compression, split composite sums); their
+/// results must verify and match the non-blind evaluation, as small ones do.
+#[test]
+fn large_batches_verify_and_match_evaluate() {
+    use blindnym::{PoprfClient, PoprfServer, VoprfClient, VoprfServer};
+    let mut rng = rand::rng();
+    let inputs: Vec<Vec<u8>> = (0..600u32).map(|i| i.to_be_bytes().to_vec()).collect();
+    let info = b"domain";
+
+    let server = VoprfServer::generate(&mut rng).expect("rng");
+    let client = VoprfClient::new(*server.public_key());
+    let (blinds, blinded) = client.blind_batch(&inputs, &mut rng).expect("blind");
+    let (evaluated, proof) = server
+        .blind_evaluate_batch(&blinded, &mut rng)
+        .expect("evaluate");
+    let outputs = client
+        .finalize_batch(&inputs, &blinds, &evaluated, &blinded, &proof)
+        .expect("finalize");
+    for i in [0, 1, 299, 599] {
+        assert_eq!(outputs[i], server.evaluate(&inputs[i]).expect("evaluate"));
+    }
+    let mut swapped = evaluated.clone();
+    swapped.swap(10, 500);
+    assert_eq!(
+        client.finalize_batch(&inputs, &blinds, &swapped, &blinded, &proof),
+        Err(Error::VerifyError)
+    );
+
+    let server = PoprfServer::generate(&mut rng).expect("rng");
+    let client = PoprfClient::new(*server.public_key());
+    let (blinds, blinded) = client.blind_batch(&inputs, &mut rng).expect("blind");
+    let (evaluated, proof) = server
+        .blind_evaluate_batch(&blinded, info, &mut rng)
+        .expect("evaluate");
+    let outputs = client
+        .finalize_batch(&inputs, info, &blinds, &evaluated, &blinded, &proof)
+        .expect("finalize");
+    for i in [0, 1, 299, 599] {
+        assert_eq!(
+            outputs[i],
+            server.evaluate(&inputs[i], info).expect("evaluate")
+        );
+    }
+    assert_eq!(
+        client.finalize_batch(&inputs, b"other", &blinds, &evaluated, &blinded, &proof),
+        Err(Error::VerifyError)
+    );
+}
