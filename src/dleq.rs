@@ -102,16 +102,21 @@ pub(crate) fn composite_weights(
 const MIN_COMPOSITE_SPLIT: usize = 256;
 
 /// `Σ weights[i]·elements[i]`, variable-time (weights and elements are public). With the
-/// `parallel` feature a large batch is cut into one slice per rayon thread, each summed with
-/// Pippenger's method, so the composite is not a serial tail of a parallel batch.
-fn composite(weights: &[Scalar], elements: &[impl Encoded + Sync]) -> RistrettoPoint {
+/// `parallel` feature a large batch is cut into `parts` slices (one per rayon thread that
+/// would otherwise idle), each summed with Pippenger's method, so the composite is not a
+/// serial tail of a parallel batch. Splitting costs work (a smaller Pippenger pays more per
+/// point), so it is done only as far as there are threads to take the parts.
+fn composite(
+    weights: &[Scalar],
+    elements: &[impl Encoded + Sync],
+    #[cfg_attr(not(feature = "parallel"), allow(unused_variables))] parts: usize,
+) -> RistrettoPoint {
     #[cfg(feature = "parallel")]
     {
         use curve25519_dalek::traits::Identity;
         use rayon::prelude::*;
-        let threads = rayon::current_num_threads();
-        if threads > 1 && weights.len() >= 2 * MIN_COMPOSITE_SPLIT {
-            let chunk = weights.len().div_ceil(threads).max(MIN_COMPOSITE_SPLIT);
+        if parts > 1 && weights.len() >= 2 * MIN_COMPOSITE_SPLIT {
+            let chunk = weights.len().div_ceil(parts).max(MIN_COMPOSITE_SPLIT);
             return weights
                 .par_chunks(chunk)
                 .zip(elements.par_chunks(chunk))
@@ -124,19 +129,36 @@ fn composite(weights: &[Scalar], elements: &[impl Encoded + Sync]) -> RistrettoP
     RistrettoPoint::vartime_multiscalar_mul(weights, elements.iter().map(Encoded::point))
 }
 
-/// `Σ weights[i]·c[i]` and `Σ weights[i]·d[i]`, side by side with the `parallel` feature.
+/// Threads of the current rayon pool (1 without the `parallel` feature).
+fn threads() -> usize {
+    #[cfg(feature = "parallel")]
+    {
+        rayon::current_num_threads()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        1
+    }
+}
+
+/// `Σ weights[i]·c[i]` and `Σ weights[i]·d[i]`, side by side with the `parallel` feature,
+/// each split over half the threads.
 fn composites(
     weights: &[Scalar],
     c: &[impl Encoded + Sync],
     d: &[impl Encoded + Sync],
 ) -> (RistrettoPoint, RistrettoPoint) {
+    let parts = threads() / 2;
     #[cfg(feature = "parallel")]
     {
-        rayon::join(|| composite(weights, c), || composite(weights, d))
+        rayon::join(
+            || composite(weights, c, parts),
+            || composite(weights, d, parts),
+        )
     }
     #[cfg(not(feature = "parallel"))]
     {
-        (composite(weights, c), composite(weights, d))
+        (composite(weights, c, parts), composite(weights, d, parts))
     }
 }
 
@@ -184,7 +206,7 @@ pub(crate) fn generate_proof(
     rng: &mut (impl CryptoRng + ?Sized),
 ) -> Result<Proof> {
     let weights = composite_weights(mode, &b.bytes, c, d)?;
-    let m = composite(&weights, c);
+    let m = composite(&weights, c, threads());
     let z = k * m;
     let r = random_scalar(rng)?;
     let t2 = &r * RISTRETTO_BASEPOINT_TABLE;
