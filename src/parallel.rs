@@ -2,6 +2,7 @@
 //! loop otherwise. Results keep input order either way.
 
 use curve25519_dalek::ristretto::RistrettoPoint;
+use zeroize::Zeroize;
 
 use crate::error::Result;
 use crate::group::ELEMENT_LEN;
@@ -55,36 +56,50 @@ where
     (0..n).map(f).collect()
 }
 
-/// For each `i < n`, the point `2·half(i)` with its canonical encoding.
+/// For each `i < n`, `then(i, half(i), encoding of 2·half(i))`, in order, stopping at the
+/// first error; one pass per chunk, so a batch costs one parallel phase.
 ///
-/// Callers pass `half(i) = (k/2)·P` to get `k·P` encoded: the doubling is fused into
-/// curve25519-dalek's `double_and_compress_batch`, which shares one field inversion across a
-/// chunk instead of paying one per element.
-pub(crate) fn doubled_and_encoded<F>(n: usize, half: F) -> Vec<(RistrettoPoint, [u8; ELEMENT_LEN])>
+/// Callers pass `half(i) = (k/2)·P` to get `k·P` encoded (and `h + h` for the point itself
+/// when they need it): the doubling is fused into curve25519-dalek's
+/// `double_and_compress_batch`, which shares one field inversion across a chunk instead of
+/// paying one per element.
+pub(crate) fn doubled_and_encoded<T, E, H, F>(
+    n: usize,
+    half: H,
+    then: F,
+) -> core::result::Result<Vec<T>, E>
 where
-    F: Fn(usize) -> RistrettoPoint + Sync + Send,
+    T: Send,
+    E: Send,
+    H: Fn(usize) -> core::result::Result<RistrettoPoint, E> + Sync + Send,
+    F: Fn(usize, &RistrettoPoint, [u8; ELEMENT_LEN]) -> core::result::Result<T, E> + Sync + Send,
 {
     let len = chunk_len(n);
-    let chunk = |start: usize| {
+    let chunk = |start: usize| -> core::result::Result<Vec<T>, E> {
         let end = (start + len).min(n);
-        let halves: Vec<RistrettoPoint> = (start..end).map(&half).collect();
-        let encoded = RistrettoPoint::double_and_compress_batch(&halves);
-        halves
-            .iter()
-            .zip(encoded)
-            .map(|(h, e)| (h + h, e.to_bytes()))
-            .collect::<Vec<_>>()
+        let mut halves = (start..end)
+            .map(&half)
+            .collect::<core::result::Result<Vec<RistrettoPoint>, E>>()?;
+        let mut encoded = RistrettoPoint::double_and_compress_batch(&halves);
+        let results = (start..end)
+            .zip(halves.iter().zip(&encoded))
+            .map(|(i, (h, e))| then(i, h, e.to_bytes()))
+            .collect();
+        // The client's unblinded elements pass through here: leave no copy behind.
+        halves.zeroize();
+        encoded.zeroize();
+        results
     };
     #[cfg(feature = "parallel")]
-    {
+    let chunks: Vec<_> = {
         use rayon::prelude::*;
-        if n > len {
-            return (0..n)
-                .into_par_iter()
-                .step_by(len)
-                .flat_map_iter(chunk)
-                .collect();
-        }
+        (0..n).into_par_iter().step_by(len).map(chunk).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let chunks: Vec<_> = (0..n).step_by(len).map(chunk).collect();
+    let mut out = Vec::with_capacity(n);
+    for chunk in chunks {
+        out.extend(chunk?);
     }
-    (0..n).step_by(len).flat_map(chunk).collect()
+    Ok(out)
 }

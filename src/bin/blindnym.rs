@@ -125,7 +125,10 @@ struct Cursor {
 impl Cursor {
     fn next(&mut self, nation: &Nation, batch: usize) -> (Vec<Vec<u8>>, usize) {
         let start = self.next_subject;
+        // Generated on the pool like the stages (off the clock), so no core idles between
+        // batches.
         let inputs = (0..batch as u64)
+            .into_par_iter()
             .map(|j| nation.subject((start + j) % nation.population))
             .collect();
         let domain = self.domain;
