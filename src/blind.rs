@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::finalize::half;
 use crate::group::{hash_to_group, input_len_prefix, random_scalar};
 use crate::messages::{Blind, BlindedElement};
-use crate::parallel::{doubled_and_encoded, map_indices};
+use crate::parallel::doubled_and_encoded;
 use crate::suite::Mode;
 
 /// `Blind(input)` for one input: a fresh blind, then `blind·HashToGroup(input)`.
@@ -45,10 +45,16 @@ pub(crate) fn blind_batch<I: AsRef<[u8]> + Sync>(
             random_scalar(rng).map(Blind)
         })
         .collect::<Result<Vec<_>>>()?;
-    let points = map_indices(inputs.len(), |i| hash_to_group(mode, inputs[i].as_ref()))?;
-    let blinded = doubled_and_encoded(inputs.len(), |i| half(&blinds[i].0) * points[i])
-        .into_iter()
-        .map(|(point, bytes)| BlindedElement { point, bytes })
-        .collect();
+    // Hashing, multiplication and encoding in one parallel pass over chunks.
+    let blinded = doubled_and_encoded(
+        inputs.len(),
+        |i| Ok(half(&blinds[i].0) * hash_to_group(mode, inputs[i].as_ref())?),
+        |_, h, bytes| {
+            Ok(BlindedElement {
+                point: h + h,
+                bytes,
+            })
+        },
+    )?;
     Ok((blinds, blinded))
 }

@@ -95,6 +95,73 @@ pub(crate) fn composite_weights(
     crate::parallel::map_indices(c.len(), weight)
 }
 
+/// Fewest pairs per task of a split composite sum: below this, curve25519-dalek's
+/// multiscalar multiplication falls back from Pippenger to Straus and the split costs more
+/// than it saves.
+#[cfg(feature = "parallel")]
+const MIN_COMPOSITE_SPLIT: usize = 256;
+
+/// `Σ weights[i]·elements[i]`, variable-time (weights and elements are public). With the
+/// `parallel` feature a large batch is cut into `parts` slices (one per rayon thread that
+/// would otherwise idle), each summed with Pippenger's method, so the composite is not a
+/// serial tail of a parallel batch. Splitting costs work (a smaller Pippenger pays more per
+/// point), so it is done only as far as there are threads to take the parts.
+fn composite(
+    weights: &[Scalar],
+    elements: &[impl Encoded + Sync],
+    #[cfg_attr(not(feature = "parallel"), allow(unused_variables))] parts: usize,
+) -> RistrettoPoint {
+    #[cfg(feature = "parallel")]
+    {
+        use curve25519_dalek::traits::Identity;
+        use rayon::prelude::*;
+        if parts > 1 && weights.len() >= 2 * MIN_COMPOSITE_SPLIT {
+            let chunk = weights.len().div_ceil(parts).max(MIN_COMPOSITE_SPLIT);
+            return weights
+                .par_chunks(chunk)
+                .zip(elements.par_chunks(chunk))
+                .map(|(w, e)| {
+                    RistrettoPoint::vartime_multiscalar_mul(w, e.iter().map(Encoded::point))
+                })
+                .reduce(RistrettoPoint::identity, |a, b| a + b);
+        }
+    }
+    RistrettoPoint::vartime_multiscalar_mul(weights, elements.iter().map(Encoded::point))
+}
+
+/// Threads of the current rayon pool (1 without the `parallel` feature).
+fn threads() -> usize {
+    #[cfg(feature = "parallel")]
+    {
+        rayon::current_num_threads()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        1
+    }
+}
+
+/// `Σ weights[i]·c[i]` and `Σ weights[i]·d[i]`, side by side with the `parallel` feature,
+/// each split over half the threads.
+fn composites(
+    weights: &[Scalar],
+    c: &[impl Encoded + Sync],
+    d: &[impl Encoded + Sync],
+) -> (RistrettoPoint, RistrettoPoint) {
+    let parts = threads() / 2;
+    #[cfg(feature = "parallel")]
+    {
+        rayon::join(
+            || composite(weights, c, parts),
+            || composite(weights, d, parts),
+        )
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        (composite(weights, c, parts), composite(weights, d, parts))
+    }
+}
+
 /// The challenge `HashToScalar(len||Bm || len||M || len||Z || len||t2 || len||t3 || "Challenge")`.
 fn challenge(
     mode: Mode,
@@ -139,7 +206,7 @@ pub(crate) fn generate_proof(
     rng: &mut (impl CryptoRng + ?Sized),
 ) -> Result<Proof> {
     let weights = composite_weights(mode, &b.bytes, c, d)?;
-    let m = RistrettoPoint::vartime_multiscalar_mul(&weights, c.iter().map(Encoded::point));
+    let m = composite(&weights, c, threads());
     let z = k * m;
     let r = random_scalar(rng)?;
     let t2 = &r * RISTRETTO_BASEPOINT_TABLE;
@@ -163,8 +230,7 @@ pub(crate) fn verify_proof(
     proof: &Proof,
 ) -> Result<()> {
     let weights = composite_weights(mode, &b.bytes, c, d)?;
-    let m = RistrettoPoint::vartime_multiscalar_mul(&weights, c.iter().map(Encoded::point));
-    let z = RistrettoPoint::vartime_multiscalar_mul(&weights, d.iter().map(Encoded::point));
+    let (m, z) = composites(&weights, c, d);
     let t2 = RistrettoPoint::vartime_double_scalar_mul_basepoint(&proof.c, &b.point, &proof.s);
     let t3 = RistrettoPoint::vartime_multiscalar_mul([proof.s, proof.c], [m, z]);
     let expected = challenge(mode, &b.bytes, &m, &z, &t2, &t3)?;

@@ -39,6 +39,22 @@ macro_rules! element_type {
                 })
             }
 
+            /// Decodes a batch of received elements, in parallel with the `parallel` feature,
+            /// keeping input order.
+            ///
+            /// # Errors
+            /// As [`Self::from_bytes`], for the first element that fails.
+            pub fn from_bytes_batch(
+                encodings: &[[u8; $crate::group::ELEMENT_LEN]],
+            ) -> $crate::error::Result<::std::vec::Vec<Self>> {
+                $crate::parallel::map_indices(encodings.len(), |i| {
+                    Ok(Self {
+                        point: $crate::group::decode_element(&encodings[i])?,
+                        bytes: encodings[i],
+                    })
+                })
+            }
+
             /// The 32-byte canonical encoding (RFC 9496 §4.3.2).
             pub fn to_bytes(&self) -> [u8; $crate::group::ELEMENT_LEN] {
                 self.bytes

@@ -1,5 +1,7 @@
 //! The server's core shared by all modes: multiplying blinded elements by a secret scalar.
 
+use core::convert::Infallible;
+
 use curve25519_dalek::scalar::Scalar;
 
 use crate::finalize::half;
@@ -10,8 +12,15 @@ use crate::parallel::doubled_and_encoded;
 /// is curve25519-dalek's constant-time variable-base multiplication, so `k` may be secret.
 pub(crate) fn scale_batch(k: &Scalar, blinded: &[BlindedElement]) -> Vec<EvaluatedElement> {
     let half_k = half(k);
-    doubled_and_encoded(blinded.len(), |i| half_k * blinded[i].point)
-        .into_iter()
-        .map(|(point, bytes)| EvaluatedElement { point, bytes })
-        .collect()
+    let Ok(evaluated) = doubled_and_encoded::<_, Infallible, _, _>(
+        blinded.len(),
+        |i| Ok(half_k * blinded[i].point),
+        |_, h, bytes| {
+            Ok(EvaluatedElement {
+                point: h + h,
+                bytes,
+            })
+        },
+    );
+    evaluated
 }

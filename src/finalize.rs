@@ -1,7 +1,6 @@
 //! The client's last step shared by all modes (RFC 9497 §3.3): unblinding and the
 //! `Finalize` hash.
 
-use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use sha2::{Digest, Sha512};
 use zeroize::Zeroize;
@@ -57,12 +56,14 @@ pub(crate) fn unblind_and_finalize<I: AsRef<[u8]> + Sync>(
     check_batch(inputs.len(), evaluated.len())?;
     let mut inverses: Vec<Scalar> = blinds.iter().map(|b| b.0).collect();
     Scalar::invert_batch_alloc(&mut inverses);
-    let unblinded: Vec<(RistrettoPoint, [u8; ELEMENT_LEN])> =
-        doubled_and_encoded(inputs.len(), |i| half(&inverses[i]) * evaluated[i].point);
+    // Unblinding, encoding and the `Finalize` hash in one parallel pass over chunks.
+    let outputs = doubled_and_encoded(
+        inputs.len(),
+        |i| Ok(half(&inverses[i]) * evaluated[i].point),
+        |i, _, unblinded| finalize_hash(inputs[i].as_ref(), info, &unblinded),
+    );
     inverses.zeroize();
-    crate::parallel::map_indices(inputs.len(), |i| {
-        finalize_hash(inputs[i].as_ref(), info, &unblinded[i].1)
-    })
+    outputs
 }
 
 /// `Evaluate` (RFC 9497 §3.3.1, §3.3.3): the PRF computed directly as `Finalize` would after

@@ -2,13 +2,32 @@
 //! loop otherwise. Results keep input order either way.
 
 use curve25519_dalek::ristretto::RistrettoPoint;
+use zeroize::Zeroize;
 
 use crate::error::Result;
 use crate::group::ELEMENT_LEN;
 
-/// Elements handled per task: large enough that batched compression amortizes its one field
-/// inversion and rayon's scheduling, small enough to spread a 1024-element batch over cores.
+/// Most elements handled per task: large enough that batched compression amortizes its one
+/// field inversion (about 0.1 µs an element at 64) and rayon's scheduling.
 pub(crate) const CHUNK: usize = 128;
+
+/// Fewest elements per task of [`map_indices`]: its cheapest use (a `Finalize` hash, under a
+/// microsecond) still outweighs rayon's per-task cost at this length.
+#[cfg(feature = "parallel")]
+const MAP_MIN_LEN: usize = 32;
+
+/// Fewest elements per task of a batched compression.
+const MIN_CHUNK: usize = 16;
+
+/// Elements per task for a batch of `n`: about eight tasks per thread, so a thread that the OS
+/// preempts or a slower core leaves a short tail, within [`MIN_CHUNK`]..=[`CHUNK`].
+fn chunk_len(n: usize) -> usize {
+    #[cfg(feature = "parallel")]
+    let threads = rayon::current_num_threads();
+    #[cfg(not(feature = "parallel"))]
+    let threads = 1;
+    n.div_ceil(8 * threads).clamp(MIN_CHUNK, CHUNK)
+}
 
 /// `f(0), f(1), …, f(n - 1)`, in order, stopping at the first error.
 #[cfg(feature = "parallel")]
@@ -18,12 +37,12 @@ where
     F: Fn(usize) -> Result<T> + Sync + Send,
 {
     use rayon::prelude::*;
-    if n <= CHUNK {
+    if n <= MAP_MIN_LEN {
         return (0..n).map(f).collect();
     }
     (0..n)
         .into_par_iter()
-        .with_min_len(CHUNK / 4)
+        .with_min_len(MAP_MIN_LEN)
         .map(f)
         .collect()
 }
@@ -37,35 +56,50 @@ where
     (0..n).map(f).collect()
 }
 
-/// For each `i < n`, the point `2·half(i)` with its canonical encoding.
+/// For each `i < n`, `then(i, half(i), encoding of 2·half(i))`, in order, stopping at the
+/// first error; one pass per chunk, so a batch costs one parallel phase.
 ///
-/// Callers pass `half(i) = (k/2)·P` to get `k·P` encoded: the doubling is fused into
-/// curve25519-dalek's `double_and_compress_batch`, which shares one field inversion across a
-/// chunk instead of paying one per element.
-pub(crate) fn doubled_and_encoded<F>(n: usize, half: F) -> Vec<(RistrettoPoint, [u8; ELEMENT_LEN])>
+/// Callers pass `half(i) = (k/2)·P` to get `k·P` encoded (and `h + h` for the point itself
+/// when they need it): the doubling is fused into curve25519-dalek's
+/// `double_and_compress_batch`, which shares one field inversion across a chunk instead of
+/// paying one per element.
+pub(crate) fn doubled_and_encoded<T, E, H, F>(
+    n: usize,
+    half: H,
+    then: F,
+) -> core::result::Result<Vec<T>, E>
 where
-    F: Fn(usize) -> RistrettoPoint + Sync + Send,
+    T: Send,
+    E: Send,
+    H: Fn(usize) -> core::result::Result<RistrettoPoint, E> + Sync + Send,
+    F: Fn(usize, &RistrettoPoint, [u8; ELEMENT_LEN]) -> core::result::Result<T, E> + Sync + Send,
 {
-    let chunk = |start: usize| {
-        let end = (start + CHUNK).min(n);
-        let halves: Vec<RistrettoPoint> = (start..end).map(&half).collect();
-        let encoded = RistrettoPoint::double_and_compress_batch(&halves);
-        halves
-            .iter()
-            .zip(encoded)
-            .map(|(h, e)| (h + h, e.to_bytes()))
-            .collect::<Vec<_>>()
+    let len = chunk_len(n);
+    let chunk = |start: usize| -> core::result::Result<Vec<T>, E> {
+        let end = (start + len).min(n);
+        let mut halves = (start..end)
+            .map(&half)
+            .collect::<core::result::Result<Vec<RistrettoPoint>, E>>()?;
+        let mut encoded = RistrettoPoint::double_and_compress_batch(&halves);
+        let results = (start..end)
+            .zip(halves.iter().zip(&encoded))
+            .map(|(i, (h, e))| then(i, h, e.to_bytes()))
+            .collect();
+        // The client's unblinded elements pass through here: leave no copy behind.
+        halves.zeroize();
+        encoded.zeroize();
+        results
     };
     #[cfg(feature = "parallel")]
-    {
+    let chunks: Vec<_> = {
         use rayon::prelude::*;
-        if n > CHUNK {
-            return (0..n)
-                .into_par_iter()
-                .step_by(CHUNK)
-                .flat_map_iter(chunk)
-                .collect();
-        }
+        (0..n).into_par_iter().step_by(len).map(chunk).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let chunks: Vec<_> = (0..n).step_by(len).map(chunk).collect();
+    let mut out = Vec::with_capacity(n);
+    for chunk in chunks {
+        out.extend(chunk?);
     }
-    (0..n).step_by(CHUNK).flat_map(chunk).collect()
+    Ok(out)
 }
