@@ -70,12 +70,23 @@ fn relying_party_corpus_holds_genuine_assertions() {
             fs::create_dir_all(&dir).expect("corpus folder");
             fs::write(&path, seed).expect("write seed");
         }
-        assert_eq!(&fs::read(&path).expect("committed seed"), seed, "{}", path.display());
-        assert!(blindnym::fuzzing::relying_party(seed), "genuine assertion refused");
+        assert_eq!(
+            &fs::read(&path).expect("committed seed"),
+            seed,
+            "{}",
+            path.display()
+        );
+        assert!(
+            blindnym::fuzzing::relying_party(seed),
+            "genuine assertion refused"
+        );
         for byte in 8..seed.len() {
             let mut tampered = seed.clone();
             tampered[byte] ^= 0x10;
-            assert!(!blindnym::fuzzing::relying_party(&tampered), "byte {byte} flipped, accepted");
+            assert!(
+                !blindnym::fuzzing::relying_party(&tampered),
+                "byte {byte} flipped, accepted"
+            );
         }
     }
     assert_eq!(corpus("relying_party").len(), 2);

@@ -238,3 +238,26 @@ fn holder_states_never_print_secrets() {
     let seed = root(0xab);
     assert!(!format!("{seed:?}").to_lowercase().contains("abab"));
 }
+
+#[test]
+fn flow_b_batch_equals_direct_evaluation() {
+    let evaluator = flow_b::Evaluator::new(keys(1, 1));
+    let holder = flow_b::DataHolder::new(published(), b"census").unwrap();
+    let identities = [&b"110101199003070000"[..], b"440301198512120022", b""];
+    let mut rng = seeded(9);
+    let batch = holder.blind_batch(&identities, &mut rng).unwrap();
+    let response = evaluator
+        .evaluate_batch(b"census", batch.blinded(), &mut rng)
+        .unwrap();
+    let pseudonyms = holder.finalize_batch(&batch, &response).unwrap();
+    for (identity, pseudonym) in identities.iter().zip(&pseudonyms) {
+        assert_eq!(
+            &evaluator.evaluate_direct(b"census", identity).unwrap(),
+            pseudonym
+        );
+        assert_ne!(
+            &evaluator.evaluate_direct(b"tax", identity).unwrap(),
+            pseudonym
+        );
+    }
+}

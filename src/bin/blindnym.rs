@@ -1,10 +1,12 @@
 //! The blindnym runner: a sample of a modelled nation's bulk pseudonymisation, end to end.
 //!
-//! Flow B of the design brief: a data holder blinds framed subject identifiers, the evaluator
-//! evaluates each batch under the domain's public info (POPRF) with one batched DLEQ proof, and
-//! the data holder verifies and finalizes. The population is generated from indices while it
-//! streams, batch by batch, so memory stays bounded whatever its size. A sample of results is
-//! checked against the evaluator's non-blind `evaluate`.
+//! Flow B of the design brief through the crate's own pseudonym layer (`pseudonym::flow_b`,
+//! `spec/07-flow-b.md`): a data holder blinds subject identifiers, the evaluator evaluates each
+//! batch under the domain's public info (POPRF) with one batched DLEQ proof, and the data
+//! holder verifies, finalizes and maps the outputs to pseudonyms. Every message crosses as
+//! bytes. The population is generated from indices while it streams, batch by batch, so memory
+//! stays bounded whatever its size. A sample of pseudonyms is checked against the evaluator's
+//! non-blind evaluation.
 //!
 //! It measures, in the same run: the raw curve floor of each side; every stage on a one-thread
 //! rayon pool and on an all-thread pool; and projects the wall time of a nation's derivations.
@@ -17,10 +19,9 @@ use std::time::{Duration, Instant};
 
 use blindnym::curve25519_dalek::ristretto::CompressedRistretto;
 use blindnym::curve25519_dalek::scalar::Scalar;
-use blindnym::{
-    Blind, BlindedElement, ELEMENT_LEN, EvaluatedElement, MAX_BATCH, Mode, Output, PROOF_LEN,
-    PoprfClient, PoprfServer, Proof, hash_to_group, random_scalar,
-};
+use blindnym::pseudonym::flow_b::{self, BatchResponse, BlindBatch};
+use blindnym::pseudonym::{EvaluatorKeys, Pseudonym, PublishedKeys, RootSeed};
+use blindnym::{BlindedElement, ELEMENT_LEN, MAX_BATCH, Mode, hash_to_group, random_scalar};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::Rng as _;
@@ -73,22 +74,13 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 // ---------------------------------------------------------------------------------------------
 // The modelled nation.
 
-/// Framing of a subject identifier: the private input of flow B.
-const SUBJECT_FRAME: &[u8] = b"blindnym/flow-b/subject/v1";
-/// Framing of a service domain: the public info of flow B.
-const DOMAIN_FRAME: &[u8] = b"blindnym/flow-b/domain/v1";
+/// The realm and epoch of the modelled evaluator's keys.
+const REALM: &[u8] = b"blindnym runner";
+const EPOCH: u32 = 1;
 /// Identifiers are 18 digits: a region-like prefix and 17 digits from a bijection of the index.
 const ID_SPACE: u128 = 100_000_000_000_000_000;
 /// Multiplier coprime to 10^17, so `index ↦ index·M mod 10^17` is a bijection.
 const ID_MIX: u128 = 25_214_903_917;
-
-fn framed(frame: &[u8], value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(frame.len() + 2 + value.len());
-    out.extend_from_slice(frame);
-    out.extend_from_slice(&(value.len() as u16).to_be_bytes());
-    out.extend_from_slice(value);
-    out
-}
 
 /// The population, generated on demand from an index.
 struct Nation {
@@ -99,7 +91,7 @@ struct Nation {
 impl Nation {
     fn new(population: u64, services: u32) -> Self {
         let domains = (0..services)
-            .map(|s| framed(DOMAIN_FRAME, format!("service-{s:03}.example").as_bytes()))
+            .map(|s| format!("service-{s:03}.example").into_bytes())
             .collect();
         Self {
             population,
@@ -107,11 +99,10 @@ impl Nation {
         }
     }
 
-    /// The framed identifier of subject `index` (an 18-digit resident-number-like string).
+    /// The identifier of subject `index` (an 18-digit resident-number-like string).
     fn subject(&self, index: u64) -> Vec<u8> {
         let mixed = (u128::from(index) * ID_MIX) % ID_SPACE;
-        let id = format!("1{mixed:017}");
-        framed(SUBJECT_FRAME, id.as_bytes())
+        format!("1{mixed:017}").into_bytes()
     }
 }
 
@@ -142,37 +133,42 @@ impl Cursor {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The flow. The three calls below are what a pseudonym layer would replace: each takes and
-// returns what crosses the wire.
+// The flow: `pseudonym::flow_b`, each call taking and returning what crosses the wire.
 
-/// Flow B on the core POPRF API: the data holder is the POPRF client, the evaluator the server.
+/// One evaluator (per-epoch keys from a fresh root seed) and one data holder per domain, all
+/// trusting the evaluator's published key set.
 struct NationalFlow {
-    evaluator: PoprfServer,
-    holder: PoprfClient,
-}
-
-/// The data holder's state between its request and the evaluator's response.
-struct Pending {
-    blinds: Vec<Blind>,
-    blinded: Vec<BlindedElement>,
+    evaluator: flow_b::Evaluator,
+    holders: Vec<flow_b::DataHolder>,
 }
 
 impl NationalFlow {
-    fn new(rng: &mut rand::rngs::ThreadRng) -> Result<Self, Error> {
-        let evaluator = PoprfServer::generate(rng)?;
-        let holder = PoprfClient::new(*evaluator.public_key());
-        Ok(Self { evaluator, holder })
+    fn new(nation: &Nation, rng: &mut rand::rngs::ThreadRng) -> Result<Self, Error> {
+        let root = RootSeed::generate(rng);
+        let evaluator = flow_b::Evaluator::new(EvaluatorKeys::derive(&root, REALM, EPOCH)?);
+        let published = PublishedKeys::derive(&root, REALM, &[EPOCH])?;
+        let holders = nation
+            .domains
+            .iter()
+            .map(|domain| flow_b::DataHolder::new(published.clone(), domain))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { evaluator, holders })
     }
 
     /// Data holder: blind a batch; the request is the blinded elements' encodings.
     fn blind(
         &self,
-        inputs: &[Vec<u8>],
+        domain: usize,
+        subjects: &[Vec<u8>],
         rng: &mut rand::rngs::ThreadRng,
-    ) -> Result<(Pending, Vec<[u8; ELEMENT_LEN]>), Error> {
-        let (blinds, blinded) = self.holder.blind_batch(inputs, rng)?;
-        let request = blinded.iter().map(BlindedElement::to_bytes).collect();
-        Ok((Pending { blinds, blinded }, request))
+    ) -> Result<(BlindBatch, Vec<[u8; ELEMENT_LEN]>), Error> {
+        let batch = self.holders[domain].blind_batch(subjects, rng)?;
+        let request = batch
+            .blinded()
+            .iter()
+            .map(BlindedElement::to_bytes)
+            .collect();
+        Ok((batch, request))
     }
 
     /// Evaluator: decode the request, evaluate under the domain with one batched proof, encode.
@@ -181,37 +177,28 @@ impl NationalFlow {
         request: &[[u8; ELEMENT_LEN]],
         domain: &[u8],
         rng: &mut rand::rngs::ThreadRng,
-    ) -> Result<(Vec<[u8; ELEMENT_LEN]>, [u8; PROOF_LEN]), Error> {
+    ) -> Result<Vec<u8>, Error> {
         let blinded = BlindedElement::from_bytes_batch(request)?;
-        let (evaluated, proof) = self.evaluator.blind_evaluate_batch(&blinded, domain, rng)?;
-        let response = evaluated.iter().map(EvaluatedElement::to_bytes).collect();
-        Ok((response, proof.to_bytes()))
+        Ok(self
+            .evaluator
+            .evaluate_batch(domain, &blinded, rng)?
+            .to_bytes())
     }
 
-    /// Data holder: decode the response, verify the proof, unblind and finalize.
+    /// Data holder: decode the response, verify the proof, unblind, finalize, map to pseudonyms.
     fn finalize(
         &self,
-        inputs: &[Vec<u8>],
-        domain: &[u8],
-        pending: &Pending,
-        response: &[[u8; ELEMENT_LEN]],
-        proof: &[u8; PROOF_LEN],
-    ) -> Result<Vec<Output>, Error> {
-        let evaluated = EvaluatedElement::from_bytes_batch(response)?;
-        let proof = Proof::from_bytes(proof)?;
-        Ok(self.holder.finalize_batch(
-            inputs,
-            domain,
-            &pending.blinds,
-            &evaluated,
-            &pending.blinded,
-            &proof,
-        )?)
+        domain: usize,
+        batch: &BlindBatch,
+        response: &[u8],
+    ) -> Result<Vec<Pseudonym>, Error> {
+        let response = BatchResponse::from_bytes(response)?;
+        Ok(self.holders[domain].finalize_batch(batch, &response)?)
     }
 
-    /// The evaluator's non-blind PRF, for the verification sample.
-    fn reference(&self, input: &[u8], domain: &[u8]) -> Result<Output, Error> {
-        Ok(self.evaluator.evaluate(input, domain)?)
+    /// The evaluator's non-blind evaluation, for the verification sample.
+    fn reference(&self, subject: &[u8], domain: &[u8]) -> Result<Pseudonym, Error> {
+        Ok(self.evaluator.evaluate_direct(domain, subject)?)
     }
 }
 
@@ -264,33 +251,42 @@ fn step(
     tally: &mut Tally,
 ) -> Result<(), Error> {
     let mut rng = rand::rng();
-    let (inputs, domain) = cursor.next(nation, batch);
-    let domain = &nation.domains[domain];
+    let (subjects, domain_index) = cursor.next(nation, batch);
+    let domain = &nation.domains[domain_index];
 
     let t = Instant::now();
-    let (pending, request) = flow.blind(&inputs, &mut rng)?;
+    let (pending, request) = flow.blind(domain_index, &subjects, &mut rng)?;
     tally.stage[0] += t.elapsed();
 
     let t = Instant::now();
-    let (response, proof) = flow.evaluate(&request, domain, &mut rng)?;
+    let response = flow.evaluate(&request, domain, &mut rng)?;
     tally.stage[1] += t.elapsed();
 
     let t = Instant::now();
-    let outputs = flow.finalize(&inputs, domain, &pending, &response, &proof)?;
+    let outputs = flow.finalize(domain_index, &pending, &response)?;
     tally.stage[2] += t.elapsed();
 
     if floors {
+        // The floor works on the same framed inputs and wire elements, with fresh scalars in
+        // place of the (private) blinds: its cost does not depend on their values.
         let n = batch.min(FLOOR_ELEMENTS);
-        let blinds = pending.blinds[..n]
+        let inputs = subjects[..n]
             .iter()
-            .map(|b| Option::from(Scalar::from_canonical_bytes(*b.to_bytes())))
-            .collect::<Option<Vec<Scalar>>>()
-            .ok_or("blind out of range")?;
+            .map(|s| flow_b::identity_input(s).map(|framed| framed.to_vec()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let blinds = (0..n)
+            .map(|_| random_scalar(&mut rng))
+            .collect::<Result<Vec<_>, _>>()?;
+        let evaluated: Vec<[u8; ELEMENT_LEN]> = BatchResponse::from_bytes(&response)?.evaluated
+            [..n]
+            .iter()
+            .map(|z| z.to_bytes())
+            .collect();
         let elements = FloorInputs {
-            inputs: &inputs[..n],
+            inputs: &inputs,
             blinds: &blinds,
             request: &request[..n],
-            response: &response[..n],
+            response: &evaluated,
             key: &random_scalar(&mut rng)?,
         };
         for (stage, time) in tally.floor.iter_mut().enumerate() {
@@ -300,7 +296,7 @@ fn step(
     }
 
     let i = (rng.next_u64() % batch as u64) as usize;
-    if outputs[i] == flow.reference(&inputs[i], domain)? {
+    if outputs[i] == flow.reference(&subjects[i], domain)? {
         tally.verified += 1;
     } else {
         tally.mismatches += 1;
@@ -696,8 +692,8 @@ fn run(args: &Args) -> Result<bool, Error> {
     let (one_pool, all_pool) = (pool(1)?, pool(threads)?);
 
     let mut rng = rand::rng();
-    let flow = NationalFlow::new(&mut rng)?;
     let nation = Nation::new(population, services);
+    let flow = NationalFlow::new(&nation, &mut rng)?;
     let mut cursor = Cursor {
         next_subject: rng.next_u64() % population,
         domain: 0,

@@ -17,7 +17,7 @@ use super::epoch_keys::{Epoch, EvaluatorKeys, PublishedKeys};
 use super::pseudonym::Pseudonym;
 use crate::blind::blind_batch;
 use crate::dleq::MAX_BATCH;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, exact};
 use crate::messages::{Blind, BlindedElement, EvaluatedElement, Output, PROOF_LEN, Proof};
 use crate::poprf::PoprfClient;
 use crate::suite::Mode;
@@ -132,9 +132,13 @@ impl BatchResponse {
                 actual: bytes.len(),
             });
         }
-        let evaluated = (0..count)
-            .map(|_| EvaluatedElement::from_bytes(reader.take(32)?))
+        // Decoding dominates a response's cost: collect the encodings, decode in parallel.
+        let encodings = reader
+            .take(32 * count)?
+            .chunks_exact(32)
+            .map(|chunk| exact::<32>(chunk))
             .collect::<Result<Vec<_>>>()?;
+        let evaluated = EvaluatedElement::from_bytes_batch(&encodings)?;
         let proof = Proof::from_bytes(reader.take(PROOF_LEN)?)?;
         reader.finish()?;
         Ok(Self {
@@ -264,5 +268,20 @@ impl Evaluator {
             evaluated,
             proof,
         })
+    }
+    /// The pseudonym of `identity` in `domain` computed directly with the key, without
+    /// blinding (RFC 9497 `Evaluate`): for spot checks of a batch run, and for an evaluator
+    /// that is itself the data holder. A data holder cannot call it: it needs the key.
+    ///
+    /// # Errors
+    /// [`Error::InputTooLong`] for an overlong identity or domain, [`Error::InvalidInput`]
+    /// when the identity hashes to the identity element, [`Error::InverseError`] when the
+    /// tweak is zero (both negligible).
+    pub fn evaluate_direct(&self, domain: &[u8], identity: &[u8]) -> Result<Pseudonym> {
+        let output = self
+            .keys
+            .flow_b()
+            .evaluate(&identity_input(identity)?, &domain_info(domain)?)?;
+        Ok(pseudonym_from_output(&output))
     }
 }
