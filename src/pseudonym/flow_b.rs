@@ -136,7 +136,7 @@ impl BatchResponse {
         let encodings = reader
             .take(32 * count)?
             .chunks_exact(32)
-            .map(|chunk| exact::<32>(chunk))
+            .map(exact::<32>)
             .collect::<Result<Vec<_>>>()?;
         let evaluated = EvaluatedElement::from_bytes_batch(&encodings)?;
         let proof = Proof::from_bytes(reader.take(PROOF_LEN)?)?;
