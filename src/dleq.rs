@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::group::{ELEMENT_LEN, hash_to_scalar, random_scalar};
 use crate::keys::PublicKey;
 use crate::messages::{BlindedElement, EvaluatedElement, Proof};
+use crate::parallel::threads;
 use crate::suite::Mode;
 
 /// The largest batch one proof covers: the composite index is `I2OSP(i, 2)` (RFC 9497 §2.2.1).
@@ -127,18 +128,6 @@ fn composite(
         }
     }
     RistrettoPoint::vartime_multiscalar_mul(weights, elements.iter().map(Encoded::point))
-}
-
-/// Threads of the current rayon pool (1 without the `parallel` feature).
-fn threads() -> usize {
-    #[cfg(feature = "parallel")]
-    {
-        rayon::current_num_threads()
-    }
-    #[cfg(not(feature = "parallel"))]
-    {
-        1
-    }
 }
 
 /// `Σ weights[i]·c[i]` and `Σ weights[i]·d[i]`, side by side with the `parallel` feature,

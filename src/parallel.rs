@@ -22,11 +22,19 @@ const MIN_CHUNK: usize = 16;
 /// Elements per task for a batch of `n`: about eight tasks per thread, so a thread that the OS
 /// preempts or a slower core leaves a short tail, within [`MIN_CHUNK`]..=[`CHUNK`].
 fn chunk_len(n: usize) -> usize {
+    n.div_ceil(8 * threads()).clamp(MIN_CHUNK, CHUNK)
+}
+
+/// Threads of the current rayon pool (1 without the `parallel` feature).
+pub(crate) fn threads() -> usize {
     #[cfg(feature = "parallel")]
-    let threads = rayon::current_num_threads();
+    {
+        rayon::current_num_threads()
+    }
     #[cfg(not(feature = "parallel"))]
-    let threads = 1;
-    n.div_ceil(8 * threads).clamp(MIN_CHUNK, CHUNK)
+    {
+        1
+    }
 }
 
 /// `f(0), f(1), …, f(n - 1)`, in order, stopping at the first error.
