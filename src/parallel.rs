@@ -16,13 +16,25 @@ pub(crate) const CHUNK: usize = 128;
 #[cfg(feature = "parallel")]
 const MAP_MIN_LEN: usize = 32;
 
+/// Most elements per task of [`map_indices`]. Without a cap rayon splits a range only as far
+/// as work is stolen, and the thread that keeps the first half runs long pieces whole, leaving
+/// the others idle at the end; an element decoding (its dearest use, about 6 µs) makes a
+/// piece of this length well under a millisecond.
+#[cfg(feature = "parallel")]
+const MAP_MAX_LEN: usize = 2 * MAP_MIN_LEN;
+
 /// Fewest elements per task of a batched compression.
 const MIN_CHUNK: usize = 16;
 
-/// Elements per task for a batch of `n`: about eight tasks per thread, so a thread that the OS
-/// preempts or a slower core leaves a short tail, within [`MIN_CHUNK`]..=[`CHUNK`].
+/// Tasks a batch aims to give each thread: when one thread runs out of tasks it waits for the
+/// others' last task, half a task on average, so the tail is 1/32 of a thread's share.
+const TASKS_PER_THREAD: usize = 16;
+
+/// Elements per task for a batch of `n`: about [`TASKS_PER_THREAD`] tasks per thread, within
+/// [`MIN_CHUNK`]..=[`CHUNK`].
 fn chunk_len(n: usize) -> usize {
-    n.div_ceil(8 * threads()).clamp(MIN_CHUNK, CHUNK)
+    n.div_ceil(TASKS_PER_THREAD * threads())
+        .clamp(MIN_CHUNK, CHUNK)
 }
 
 /// Threads of the current rayon pool (1 without the `parallel` feature).
@@ -51,6 +63,7 @@ where
     (0..n)
         .into_par_iter()
         .with_min_len(MAP_MIN_LEN)
+        .with_max_len(MAP_MAX_LEN)
         .map(f)
         .collect()
 }
@@ -101,7 +114,13 @@ where
     #[cfg(feature = "parallel")]
     let chunks: Vec<_> = {
         use rayon::prelude::*;
-        (0..n).into_par_iter().step_by(len).map(chunk).collect()
+        // One rayon task per chunk (see `MAP_MAX_LEN`).
+        (0..n)
+            .into_par_iter()
+            .step_by(len)
+            .with_max_len(1)
+            .map(chunk)
+            .collect()
     };
     #[cfg(not(feature = "parallel"))]
     let chunks: Vec<_> = (0..n).step_by(len).map(chunk).collect();
