@@ -64,36 +64,67 @@ fn composite_seed(mode: Mode, b: &[u8; ELEMENT_LEN]) -> [u8; 64] {
     h.finalize().into()
 }
 
-/// The per-pair weights `d_i` of `ComputeComposites` (RFC 9497 §2.2.1).
+/// The per-pair weights `d_i` of `ComputeComposites` (RFC 9497 §2.2.1) for one proof key:
+/// the composite seed is hashed once, then each pair's weight on its own, so the server can
+/// weigh a pair in the same pass that evaluates it.
+pub(crate) struct CompositeWeights {
+    mode: Mode,
+    seed: [u8; 64],
+}
+
+impl CompositeWeights {
+    /// The weights of proofs against the key encoded as `b`.
+    pub(crate) fn new(mode: Mode, b: &[u8; ELEMENT_LEN]) -> Self {
+        Self {
+            mode,
+            seed: composite_seed(mode, b),
+        }
+    }
+
+    /// `d_i = HashToScalar(len||seed || I2OSP(i, 2) || len||C_i || len||D_i || "Composite")`.
+    ///
+    /// # Errors
+    /// [`Error::BatchSize`] for an index past [`MAX_BATCH`] (callers have checked the batch).
+    pub(crate) fn weight(
+        &self,
+        i: usize,
+        c: &[u8; ELEMENT_LEN],
+        d: &[u8; ELEMENT_LEN],
+    ) -> Result<Scalar> {
+        let index = u16::try_from(i)
+            .map_err(|_| Error::BatchSize)?
+            .to_be_bytes();
+        hash_to_scalar(
+            self.mode,
+            &[
+                &64u16.to_be_bytes(),
+                &self.seed,
+                &index,
+                &ELEMENT_LEN_PREFIX,
+                c,
+                &ELEMENT_LEN_PREFIX,
+                d,
+                b"Composite",
+            ],
+        )
+    }
+}
+
+/// The weights `d_i` of every pair of `C`, `D`, in parallel.
 ///
 /// # Errors
-/// [`Error::BatchSize`] for a batch over [`MAX_BATCH`]; callers have checked it already.
-pub(crate) fn composite_weights(
+/// [`Error::BatchSize`] for mismatched, empty or oversized lists.
+fn composite_weights(
     mode: Mode,
     b: &[u8; ELEMENT_LEN],
     c: &[impl Encoded + Sync],
     d: &[impl Encoded + Sync],
 ) -> Result<Vec<Scalar>> {
     check_batch(c.len(), d.len())?;
-    let seed = composite_seed(mode, b);
-    let weight = |i: usize| -> Result<Scalar> {
-        // check_batch bounds i below 65535, so the cast is exact.
-        let index = (i as u16).to_be_bytes();
-        hash_to_scalar(
-            mode,
-            &[
-                &64u16.to_be_bytes(),
-                &seed,
-                &index,
-                &ELEMENT_LEN_PREFIX,
-                c[i].encoding(),
-                &ELEMENT_LEN_PREFIX,
-                d[i].encoding(),
-                b"Composite",
-            ],
-        )
-    };
-    crate::parallel::map_indices(c.len(), weight)
+    let weights = CompositeWeights::new(mode, b);
+    crate::parallel::map_indices(c.len(), |i| {
+        weights.weight(i, c[i].encoding(), d[i].encoding())
+    })
 }
 
 /// Fewest pairs per task of a split composite sum: below this, curve25519-dalek's
@@ -179,9 +210,11 @@ fn challenge(
     )
 }
 
-/// `GenerateProof(k, G, B, C, D)` with `ComputeCompositesFast` (RFC 9497 §2.2.1): proves
-/// `k·G = B` and `k·C[i] = D[i]` for every `i`. Secret-scalar multiplications are
-/// constant-time; the composite sum over public points and weights is variable-time.
+/// `GenerateProof(k, G, B, C, D)` with `ComputeCompositesFast` (RFC 9497 §2.2.1), given the
+/// weights `d_i` of every pair (from [`CompositeWeights`] with the same mode and `B`): proves
+/// `k·G = B` and `k·C[i] = D[i]` for every `i`. `D` enters only through the weights, since
+/// `Z = k·M`. Secret-scalar multiplications are constant-time; the composite sum over public
+/// points and weights is variable-time.
 ///
 /// # Errors
 /// [`Error::BatchSize`] for mismatched, empty or oversized lists,
@@ -190,12 +223,12 @@ pub(crate) fn generate_proof(
     mode: Mode,
     k: &Scalar,
     b: &PublicKey,
+    weights: &[Scalar],
     c: &[impl Encoded + Sync],
-    d: &[impl Encoded + Sync],
     rng: &mut (impl CryptoRng + ?Sized),
 ) -> Result<Proof> {
-    let weights = composite_weights(mode, &b.bytes, c, d)?;
-    let m = composite(&weights, c, threads());
+    check_batch(weights.len(), c.len())?;
+    let m = composite(weights, c, threads());
     let z = k * m;
     let r = random_scalar(rng)?;
     let t2 = &r * RISTRETTO_BASEPOINT_TABLE;

@@ -4,6 +4,7 @@ use core::convert::Infallible;
 
 use curve25519_dalek::scalar::Scalar;
 
+use crate::error::Result;
 use crate::finalize::half;
 use crate::messages::{BlindedElement, EvaluatedElement};
 use crate::parallel::doubled_and_encoded;
@@ -11,16 +12,53 @@ use crate::parallel::doubled_and_encoded;
 /// `k·B_i` for every blinded element, in parallel, with batched encoding. Each multiplication
 /// is curve25519-dalek's constant-time variable-base multiplication, so `k` may be secret.
 pub(crate) fn scale_batch(k: &Scalar, blinded: &[BlindedElement]) -> Vec<EvaluatedElement> {
+    let Ok(evaluated) = scale_with::<_, Infallible>(k, blinded, |_, evaluated| Ok(evaluated));
+    evaluated
+}
+
+/// [`scale_batch`] that also computes each pair's DLEQ composite weight
+/// `weigh(i, B_i, k·B_i)` in the same parallel pass (RFC 9497 §2.2.1), so a proven batch
+/// costs one pass over the elements and then the composite sum.
+///
+/// # Errors
+/// The first error of `weigh`.
+pub(crate) fn scale_and_weigh<W>(
+    k: &Scalar,
+    blinded: &[BlindedElement],
+    weigh: W,
+) -> Result<(Vec<EvaluatedElement>, Vec<Scalar>)>
+where
+    W: Fn(usize, &BlindedElement, &EvaluatedElement) -> Result<Scalar> + Sync + Send,
+{
+    let pairs = scale_with(k, blinded, |i, evaluated| {
+        let weight = weigh(i, &blinded[i], &evaluated)?;
+        Ok((evaluated, weight))
+    })?;
+    Ok(pairs.into_iter().unzip())
+}
+
+/// `then(i, k·B_i)` for every blinded element, in order, in one parallel pass.
+fn scale_with<T, E>(
+    k: &Scalar,
+    blinded: &[BlindedElement],
+    then: impl Fn(usize, EvaluatedElement) -> core::result::Result<T, E> + Sync + Send,
+) -> core::result::Result<Vec<T>, E>
+where
+    T: Send,
+    E: Send,
+{
     let half_k = half(k);
-    let Ok(evaluated) = doubled_and_encoded::<_, Infallible, _, _>(
+    doubled_and_encoded(
         blinded.len(),
         |i| Ok(half_k * blinded[i].point),
-        |_, h, bytes| {
-            Ok(EvaluatedElement {
-                point: h + h,
-                bytes,
-            })
+        |i, h, bytes| {
+            then(
+                i,
+                EvaluatedElement {
+                    point: h + h,
+                    bytes,
+                },
+            )
         },
-    );
-    evaluated
+    )
 }

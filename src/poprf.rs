@@ -13,9 +13,9 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::blind::{blind_batch, blind_one};
-use crate::dleq::{check_batch, generate_proof, verify_proof};
+use crate::dleq::{CompositeWeights, check_batch, generate_proof, verify_proof};
 use crate::error::{Error, Result, only};
-use crate::evaluate::scale_batch;
+use crate::evaluate::scale_and_weigh;
 use crate::finalize::{evaluate_direct, unblind_and_finalize};
 use crate::group::{SCALAR_LEN, hash_to_scalar, input_len_prefix};
 use crate::keys::{KeyPair, PublicKey};
@@ -238,8 +238,13 @@ impl PoprfServer {
         let t = self.tweak(info)?;
         let tweaked = PublicKey::from_point(&*t * RISTRETTO_BASEPOINT_TABLE);
         let t_inverse = Zeroizing::new(t.invert());
-        let evaluated = scale_batch(&t_inverse, blinded);
-        let proof = generate_proof(Mode::Poprf, &t, &tweaked, &evaluated, blinded, rng)?;
+        // The proof runs the other way (t·Z_i = B_i): its C is the evaluated list, its D
+        // the blinded one.
+        let composite = CompositeWeights::new(Mode::Poprf, &tweaked.bytes);
+        let (evaluated, weights) = scale_and_weigh(&t_inverse, blinded, |i, b, z| {
+            composite.weight(i, &z.bytes, &b.bytes)
+        })?;
+        let proof = generate_proof(Mode::Poprf, &t, &tweaked, &weights, &evaluated, rng)?;
         Ok((evaluated, proof))
     }
 

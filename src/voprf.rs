@@ -6,9 +6,9 @@ use core::slice;
 use rand_core::CryptoRng;
 
 use crate::blind::{blind_batch, blind_one};
-use crate::dleq::{check_batch, generate_proof, verify_proof};
+use crate::dleq::{CompositeWeights, check_batch, generate_proof, verify_proof};
 use crate::error::{Result, only};
-use crate::evaluate::scale_batch;
+use crate::evaluate::scale_and_weigh;
 use crate::finalize::{evaluate_direct, unblind_and_finalize};
 use crate::group::SCALAR_LEN;
 use crate::keys::{KeyPair, PublicKey};
@@ -178,8 +178,12 @@ impl VoprfServer {
     ) -> Result<(Vec<EvaluatedElement>, Proof)> {
         check_batch(blinded.len(), blinded.len())?;
         let sk = &self.keys.secret().0;
-        let evaluated = scale_batch(sk, blinded);
-        let proof = generate_proof(Mode::Voprf, sk, self.public_key(), blinded, &evaluated, rng)?;
+        // The proof's C is the blinded list and its D the evaluated one.
+        let composite = CompositeWeights::new(Mode::Voprf, &self.public_key().bytes);
+        let (evaluated, weights) = scale_and_weigh(sk, blinded, |i, b, z| {
+            composite.weight(i, &b.bytes, &z.bytes)
+        })?;
+        let proof = generate_proof(Mode::Voprf, sk, self.public_key(), &weights, blinded, rng)?;
         Ok((evaluated, proof))
     }
 
