@@ -705,22 +705,19 @@ fn run(args: &Args) -> Result<bool, Error> {
     )?);
     progress.enable_steady_tick(Duration::from_millis(120));
 
-    // Turns of about a tenth of the run on one thread, then on all, so both see the same
-    // background load; a turn is long enough that waking the idle pool's cores is noise.
-    progress.set_message(format!("flow and floors, 1 and {threads} threads in turn"));
+    // Batches alternate between the one-thread and the all-thread pool, so both see the same
+    // background load (on a shared machine the clock a core gets drifts within seconds); a
+    // pool's sleeping threads wake in well under a millisecond, against tens of milliseconds
+    // per batch.
+    progress.set_message(format!(
+        "flow and floors, 1 and {threads} threads alternating"
+    ));
     let (mut one, mut all) = (Tally::default(), Tally::default());
-    let turn = (duration / 10).max(Duration::from_millis(300));
     let start = Instant::now();
     while one.batches == 0 || start.elapsed() < duration {
         for (pool, tally) in [(&one_pool, &mut one), (&all_pool, &mut all)] {
-            let turn_start = Instant::now();
-            loop {
-                pool.install(|| step(&flow, &nation, &mut cursor, batch, true, tally))?;
-                progress.inc(batch as u64);
-                if turn_start.elapsed() >= turn / 2 {
-                    break;
-                }
-            }
+            pool.install(|| step(&flow, &nation, &mut cursor, batch, true, tally))?;
+            progress.inc(batch as u64);
         }
     }
 
