@@ -239,9 +239,9 @@ impl Tally {
 }
 
 /// Runs one batch of the flow on the current rayon pool into `tally`, verifying one random
-/// element against the non-blind evaluation (outside the timed stages). With `floors`, the
-/// batch is followed by a round of the raw curve floors on up to [`FLOOR_ELEMENTS`] of its own
-/// elements, so stage and floor see the same machine load.
+/// element against the non-blind evaluation (outside the timed stages), and returns the time
+/// each stage took. With `floors`, the batch is followed by a round of the raw curve floors on
+/// its own elements (up to [`FLOOR_ELEMENTS`]), so stage and floor see the same machine load.
 fn step(
     flow: &NationalFlow,
     nation: &Nation,
@@ -249,22 +249,26 @@ fn step(
     batch: usize,
     floors: bool,
     tally: &mut Tally,
-) -> Result<(), Error> {
+) -> Result<[Duration; 3], Error> {
     let mut rng = rand::rng();
     let (subjects, domain_index) = cursor.next(nation, batch);
     let domain = &nation.domains[domain_index];
 
+    let mut took = [Duration::ZERO; 3];
     let t = Instant::now();
     let (pending, request) = flow.blind(domain_index, &subjects, &mut rng)?;
-    tally.stage[0] += t.elapsed();
+    took[0] = t.elapsed();
 
     let t = Instant::now();
     let response = flow.evaluate(&request, domain, &mut rng)?;
-    tally.stage[1] += t.elapsed();
+    took[1] = t.elapsed();
 
     let t = Instant::now();
     let outputs = flow.finalize(domain_index, &pending, &response)?;
-    tally.stage[2] += t.elapsed();
+    took[2] = t.elapsed();
+    for (total, time) in tally.stage.iter_mut().zip(took) {
+        *total += time;
+    }
 
     if floors {
         // The floor works on the same framed inputs and wire elements, with fresh scalars in
@@ -303,11 +307,12 @@ fn step(
     }
     tally.derivations += batch as u64;
     tally.batches += 1;
-    Ok(())
+    Ok(took)
 }
 
-/// Elements of each batch the interleaved floor round uses.
-const FLOOR_ELEMENTS: usize = 512;
+/// Most elements of a batch the interleaved floor round uses: the round covers the whole of a
+/// batch up to this size, so floor and stages work in bursts of the same length.
+const FLOOR_ELEMENTS: usize = 4096;
 
 /// The elements of one batch that a floor round works on.
 struct FloorInputs<'a> {
@@ -376,6 +381,46 @@ fn human_duration(seconds: f64) -> String {
     }
 }
 
+/// The all-thread speedup of one pair of batches (one on each pool, back to back): per stage,
+/// then for the whole flow.
+struct PairSpeedups([f64; 4]);
+
+impl PairSpeedups {
+    fn new(one: [Duration; 3], all: [Duration; 3]) -> Self {
+        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-12);
+        let total = |t: [Duration; 3]| t.iter().sum::<Duration>();
+        Self([
+            ratio(one[0], all[0]),
+            ratio(one[1], all[1]),
+            ratio(one[2], all[2]),
+            ratio(total(one), total(all)),
+        ])
+    }
+}
+
+/// Median, 10th and 90th percentile (nearest rank) of column `index` over the pairs.
+fn spread(pairs: &[PairSpeedups], index: usize) -> [f64; 3] {
+    let mut values: Vec<f64> = pairs.iter().map(|p| p.0[index]).collect();
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        values
+            .get(((values.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    [at(0.5), at(0.1), at(0.9)]
+}
+
+/// `median [p10–p90]` of a spread.
+fn spread_text([median, low, high]: [f64; 3]) -> String {
+    format!("{median:.2} [{low:.2}–{high:.2}]")
+}
+
+/// The JSON form of a spread.
+fn spread_json([median, p10, p90]: [f64; 3]) -> Value {
+    json!({ "median": median, "p10": p10, "p90": p90 })
+}
+
 struct Report {
     threads: usize,
     cores: u32,
@@ -384,6 +429,7 @@ struct Report {
     services: u32,
     one: Tally,
     all: Tally,
+    pairs: Vec<PairSpeedups>,
     sweep: Vec<(usize, f64)>,
     elapsed: f64,
 }
@@ -402,6 +448,7 @@ impl Report {
             "cost_vs_floor_one_thread": floor_one / one,
             "cost_vs_floor_all_threads": floor_all / all,
             "speedup": all / one,
+            "speedup_per_pair": spread_json(spread(&self.pairs, stage)),
             "floor_speedup": floor_all / floor_one,
             "parallel_efficiency": all / one / self.threads as f64,
             "nation_wall_s_this_machine": NATION_DERIVATIONS / all,
@@ -440,7 +487,9 @@ impl Report {
                 "per_core_per_s": self.one.flow_rate(),
                 "all_cores_per_s": self.all.flow_rate(),
                 "parallel_efficiency": self.all.flow_rate() / self.one.flow_rate() / self.threads as f64,
+                "speedup_per_pair": spread_json(spread(&self.pairs, 3)),
             },
+            "pairs": self.pairs.len(),
             "batch_sweep_evaluate_all_cores_per_s": self.sweep.iter().map(|(b, r)| json!({"batch": b, "per_s": r})).collect::<Vec<_>>(),
         })
     }
@@ -465,13 +514,14 @@ impl Report {
         let _ = writeln!(t);
         let _ = writeln!(
             t,
-            "{:<10} {:>11} {:>11} {:>9} {:>9} {:>8} {:>8} {:>7} {:>13} {:>13}",
+            "{:<10} {:>11} {:>11} {:>9} {:>9} {:>8} {:>18} {:>8} {:>7} {:>13} {:>13}",
             "stage",
             "/s 1 core",
             format!("/s {n} cores"),
             "x floor1",
             format!("x floor{n}"),
             "speedup",
+            "per pair",
             "floor sp",
             "effic.",
             "nation here",
@@ -482,13 +532,14 @@ impl Report {
             let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
             let _ = writeln!(
                 t,
-                "{:<10} {:>11.0} {:>11.0} {:>9.3} {:>9.3} {:>7.2}x {:>7.2}x {:>6.0}% {:>13} {:>13}",
+                "{:<10} {:>11.0} {:>11.0} {:>9.3} {:>9.3} {:>7.2}x {:>18} {:>7.2}x {:>6.0}% {:>13} {:>13}",
                 name,
                 f("per_core_per_s"),
                 f("all_cores_per_s"),
                 f("cost_vs_floor_one_thread"),
                 f("cost_vs_floor_all_threads"),
                 f("speedup"),
+                spread_text(spread(&self.pairs, s)),
                 f("floor_speedup"),
                 100.0 * f("parallel_efficiency"),
                 human_duration(f("nation_wall_s_this_machine")),
@@ -498,13 +549,14 @@ impl Report {
         let (one, all) = (self.one.flow_rate(), self.all.flow_rate());
         let _ = writeln!(
             t,
-            "{:<10} {:>11.0} {:>11.0} {:>9} {:>9} {:>7.2}x {:>8} {:>6.0}% {:>13} {:>13}",
+            "{:<10} {:>11.0} {:>11.0} {:>9} {:>9} {:>7.2}x {:>18} {:>8} {:>6.0}% {:>13} {:>13}",
             "whole flow",
             one,
             all,
             "",
             "",
             all / one,
+            spread_text(spread(&self.pairs, 3)),
             "",
             100.0 * all / one / n as f64,
             human_duration(NATION_DERIVATIONS / all),
@@ -533,10 +585,12 @@ impl Report {
         let _ = writeln!(
             t,
             "x floor = stage cost per element / raw curve floor per element on the same thread \
-             count (1.00 = the curve library's own limit); speedup = {n} threads over 1 (floor sp: \
-             the floor's own, i.e. what the machine gave); effic. = speedup / {n}; nation = \
+             count (1.00 = the curve library's own limit); speedup = {n} threads over 1 on all \
+             batches (per pair: median [10th–90th percentile] over the {} back-to-back pairs of \
+             batches; floor sp: the floor's own, i.e. what the machine gave); effic. = speedup / {n}; nation = \
              {NATION_DERIVATIONS:.1e} derivations, here on {n} threads and projected on {} cores \
              at the measured efficiency; evaluator core-hours = {:.0}",
+            self.pairs.len(),
             self.cores,
             NATION_DERIVATIONS / self.one.rate(1) / 3600.0
         );
@@ -713,12 +767,15 @@ fn run(args: &Args) -> Result<bool, Error> {
         "flow and floors, 1 and {threads} threads alternating"
     ));
     let (mut one, mut all) = (Tally::default(), Tally::default());
+    let mut pairs = Vec::new();
     let start = Instant::now();
     while one.batches == 0 || start.elapsed() < duration {
-        for (pool, tally) in [(&one_pool, &mut one), (&all_pool, &mut all)] {
-            pool.install(|| step(&flow, &nation, &mut cursor, batch, true, tally))?;
-            progress.inc(batch as u64);
-        }
+        let one_took =
+            one_pool.install(|| step(&flow, &nation, &mut cursor, batch, true, &mut one))?;
+        let all_took =
+            all_pool.install(|| step(&flow, &nation, &mut cursor, batch, true, &mut all))?;
+        progress.inc(2 * batch as u64);
+        pairs.push(PairSpeedups::new(one_took, all_took));
     }
 
     let mut sweep = Vec::new();
@@ -745,6 +802,7 @@ fn run(args: &Args) -> Result<bool, Error> {
         services,
         one,
         all,
+        pairs,
         sweep,
         elapsed: started.elapsed().as_secs_f64(),
     };
