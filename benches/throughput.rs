@@ -5,10 +5,10 @@
 //! `all` in one with every core. Each id reports elements per second (`Throughput::Elements`),
 //! so any figure divides directly by the `floor` group's figure for the same thread count.
 //!
-//! * `floor/server` — decode + constant-time variable-base scalar mul + encode, per element.
-//! * `floor/client_blind` — RFC 9380 hash-to-group + scalar mul + encode, per element.
-//! * `floor/client_finalize` — decode + scalar inversion + scalar mul + encode + `Finalize`
-//!   hash, per element.
+//! * `floor/server`, `floor/client_blind`, `floor/client_finalize` — the library's
+//!   `hazmat::floor::Floor` for the evaluate, blind and finalize stages: per element, decode +
+//!   constant-time variable-base scalar mul + encode; RFC 9380 hash-to-group + scalar mul +
+//!   encode; decode + scalar inversion + scalar mul + encode + `Finalize` hash.
 //! * `primitive/*` — each of those primitives alone, single-threaded.
 //!
 //! Batches: 1, 64 and 1024; set `BLINDNYM_BENCH_LARGE=1` to add 65535 (the largest batch one
@@ -19,16 +19,16 @@ use std::time::Duration;
 
 use blindnym::curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use blindnym::curve25519_dalek::scalar::Scalar;
+use blindnym::hazmat::floor::{Floor, Stage};
+use blindnym::hazmat::{finalize_hash, hash_to_group, random_scalar};
 use blindnym::{
     BlindedElement, EvaluatedElement, Mode, OprfServer, PoprfClient, PoprfServer, Proof,
-    VoprfClient, VoprfServer, hash_to_group, random_scalar,
+    VoprfClient, VoprfServer,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
-use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
-use sha2::{Digest, Sha512};
 
 /// Public info of the POPRF benches: the domain of a bulk pseudonymisation (flow B).
 const INFO: &[u8] = b"blindnym/domain/tax-office/2026";
@@ -40,7 +40,7 @@ const FLOOR_BATCH: usize = 1024;
 fn subject(i: usize) -> Vec<u8> {
     let id = format!("{:018}", 110_101_190_001_010_000u64 + i as u64);
     let mut framed = b"blindnym/subject/v1".to_vec();
-    framed.extend_from_slice(&(id.len() as u16).to_be_bytes());
+    framed.extend_from_slice(&u16::try_from(id.len()).expect("18 digits").to_be_bytes());
     framed.extend_from_slice(id.as_bytes());
     framed
 }
@@ -89,7 +89,8 @@ fn configure(c: &mut Criterion) -> Criterion {
         .sample_size(10)
 }
 
-/// The raw per-element costs every protocol figure is read against.
+/// The raw per-element costs every protocol figure is read against: the library's
+/// [`Floor`], the same definition the runner measures.
 fn floor(c: &mut Criterion, pools: &Pools) {
     let mut rng = rng();
     let k = random_scalar(&mut rng).expect("rng");
@@ -102,51 +103,20 @@ fn floor(c: &mut Criterion, pools: &Pools) {
     let blinds: Vec<Scalar> = (0..FLOOR_BATCH)
         .map(|_| random_scalar(&mut rng).expect("rng"))
         .collect();
-
-    let server = |i: usize| {
-        let p = CompressedRistretto(wire[i]).decompress().expect("valid");
-        (k * p).compress()
-    };
-    let client_blind = |i: usize| {
-        let p = hash_to_group(Mode::Voprf, &inputs[i]).expect("hash");
-        (blinds[i] * p).compress()
-    };
-    let unblind = |i: usize| {
-        let z = CompressedRistretto(wire[i]).decompress().expect("valid");
-        blinds[i].invert() * z
-    };
-    let finalize_hash = |i: usize, element: &[u8; 32]| -> [u8; 64] {
-        let mut h = Sha512::new();
-        h.update((inputs[i].len() as u16).to_be_bytes());
-        h.update(&inputs[i]);
-        h.update(32u16.to_be_bytes());
-        h.update(element);
-        h.update(b"Finalize");
-        h.finalize().into()
-    };
-    let client_finalize = |i: usize| finalize_hash(i, unblind(i).compress().as_bytes());
+    let floor = Floor::new(Mode::Voprf, &inputs, &wire, &wire, &mut rng).expect("floor");
 
     let mut group = c.benchmark_group("floor");
     group.throughput(Throughput::Elements(FLOOR_BATCH as u64));
     for (threads, pool) in pools.each() {
-        macro_rules! floor_bench {
-            ($name:literal, $f:expr) => {
-                group.bench_function(BenchmarkId::new($name, threads), |b| {
-                    b.iter(|| {
-                        pool.install(|| {
-                            (0..FLOOR_BATCH)
-                                .into_par_iter()
-                                .with_min_len(16)
-                                .map($f)
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                });
-            };
+        for (name, stage) in [
+            ("server", Stage::Evaluate),
+            ("client_blind", Stage::Blind),
+            ("client_finalize", Stage::Finalize),
+        ] {
+            group.bench_function(BenchmarkId::new(name, threads), |b| {
+                b.iter(|| pool.install(|| floor.run(stage)))
+            });
         }
-        floor_bench!("server", server);
-        floor_bench!("client_blind", client_blind);
-        floor_bench!("client_finalize", client_finalize);
     }
     group.finish();
 
@@ -197,7 +167,7 @@ fn floor(c: &mut Criterion, pools: &Pools) {
     group.bench_function("finalize_hash", |b| {
         b.iter(|| {
             each(&|i| {
-                black_box(finalize_hash(i, &wire[i]));
+                let _ = black_box(finalize_hash(&inputs[i], None, &wire[i]));
             })
         })
     });

@@ -25,7 +25,7 @@ fn main() -> Result<(), blindnym::Error> {
         let response = evaluator.evaluate_batch(domain.as_bytes(), batch.blinded(), &mut rng)?;
         println!(
             "  evaluator -> data holder {} bytes (one batched proof)",
-            response.to_bytes().len()
+            response.to_bytes()?.len()
         );
         for (identity, pseudonym) in register
             .iter()

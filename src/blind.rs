@@ -3,10 +3,9 @@
 use rand_core::CryptoRng;
 
 use crate::error::Result;
-use crate::finalize::half;
 use crate::group::{hash_to_group, input_len_prefix, random_scalar};
 use crate::messages::{Blind, BlindedElement};
-use crate::parallel::doubled_and_encoded;
+use crate::parallel::{doubled_and_encoded, half};
 use crate::suite::Mode;
 
 /// `Blind(input)` for one input: a fresh blind, then `blind·HashToGroup(input)`.

@@ -9,38 +9,16 @@ use rand_core::CryptoRng;
 use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 
+use crate::element::Encoded;
 use crate::error::{Error, Result};
-use crate::group::{ELEMENT_LEN, hash_to_scalar, random_scalar};
+use crate::group::{ELEMENT_LEN, ELEMENT_LEN_PREFIX, hash_to_scalar, random_scalar};
 use crate::keys::PublicKey;
-use crate::messages::{BlindedElement, EvaluatedElement, Proof};
+use crate::messages::Proof;
 use crate::parallel::threads;
-use crate::suite::Mode;
+use crate::suite::{Mode, SEED_DST_LEN_PREFIX};
 
 /// The largest batch one proof covers: the composite index is `I2OSP(i, 2)` (RFC 9497 §2.2.1).
 pub const MAX_BATCH: usize = 65535;
-
-/// `I2OSP(32, 2)`, the length prefix of every serialized element.
-const ELEMENT_LEN_PREFIX: [u8; 2] = (ELEMENT_LEN as u16).to_be_bytes();
-
-/// A group element that carries its canonical encoding.
-pub(crate) trait Encoded {
-    fn point(&self) -> &RistrettoPoint;
-    fn encoding(&self) -> &[u8; ELEMENT_LEN];
-}
-
-macro_rules! impl_encoded {
-    ($($t:ty),*) => {$(
-        impl Encoded for $t {
-            fn point(&self) -> &RistrettoPoint {
-                &self.point
-            }
-            fn encoding(&self) -> &[u8; ELEMENT_LEN] {
-                &self.bytes
-            }
-        }
-    )*};
-}
-impl_encoded!(BlindedElement, EvaluatedElement, PublicKey);
 
 /// Checks the lists of one proof: equal lengths, between 1 and [`MAX_BATCH`] pairs.
 ///
@@ -53,13 +31,22 @@ pub(crate) fn check_batch(c_len: usize, d_len: usize) -> Result<()> {
     Ok(())
 }
 
+/// The one element of a batch of one: the single-element calls run the batch code.
+///
+/// # Errors
+/// [`Error::BatchSize`] when `items` does not hold exactly one element.
+pub(crate) fn only<T>(items: Vec<T>) -> Result<T> {
+    let [item] = <[T; 1]>::try_from(items).map_err(|_| Error::BatchSize)?;
+    Ok(item)
+}
+
 /// The composite seed `Hash(len || Bm || len || seedDST)` of `ComputeComposites`.
 fn composite_seed(mode: Mode, b: &[u8; ELEMENT_LEN]) -> [u8; 64] {
     let seed_dst = &mode.dsts().seed;
     let mut h = Sha512::new();
     h.update(ELEMENT_LEN_PREFIX);
     h.update(b);
-    h.update((seed_dst.len() as u16).to_be_bytes());
+    h.update(SEED_DST_LEN_PREFIX);
     h.update(seed_dst);
     h.finalize().into()
 }

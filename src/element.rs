@@ -1,6 +1,19 @@
 //! The shape shared by every public group-element message: the decoded point together with
 //! its canonical 32-byte encoding, so transcripts never re-encode.
 
+use curve25519_dalek::ristretto::RistrettoPoint;
+
+use crate::group::ELEMENT_LEN;
+
+/// A group element that carries its canonical encoding; every [`element_type`] is one, so
+/// DLEQ transcripts (RFC 9497 §2.2) read encodings without compressing again.
+pub(crate) trait Encoded {
+    /// The decoded element.
+    fn point(&self) -> &RistrettoPoint;
+    /// Its canonical 32-byte encoding.
+    fn encoding(&self) -> &[u8; ELEMENT_LEN];
+}
+
 /// Declares a public, non-identity group element type with decoding that follows RFC 9497
 /// `DeserializeElement` (§4.1).
 macro_rules! element_type {
@@ -78,6 +91,15 @@ macro_rules! element_type {
                     write!(f, "{byte:02x}")?;
                 }
                 write!(f, ")")
+            }
+        }
+
+        impl $crate::element::Encoded for $name {
+            fn point(&self) -> &curve25519_dalek::ristretto::RistrettoPoint {
+                &self.point
+            }
+            fn encoding(&self) -> &[u8; $crate::group::ELEMENT_LEN] {
+                &self.bytes
             }
         }
 

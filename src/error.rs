@@ -25,8 +25,8 @@ pub enum Error {
     NonCanonicalScalar,
     /// A secret scalar (key or blind) was zero where the protocol needs it nonzero.
     ZeroScalar,
-    /// An input, info or other length-prefixed field is longer than 65535 bytes
-    /// (RFC 9497 §1.2 and §5.1).
+    /// An input, info or other length-prefixed field is longer than 65534 bytes: RFC 9497
+    /// §5.1 requires inputs shorter than 2^16 - 1 bytes.
     InputTooLong,
     /// `HashToGroup(input)` or the POPRF tweaked key is the identity
     /// (RFC 9497 `InvalidInputError`).
@@ -70,7 +70,7 @@ impl fmt::Display for Error {
                 f.write_str("scalar is not reduced modulo the group order")
             }
             Error::ZeroScalar => f.write_str("scalar is zero"),
-            Error::InputTooLong => f.write_str("input longer than 65535 bytes"),
+            Error::InputTooLong => f.write_str("input longer than 65534 bytes"),
             Error::InvalidInput => f.write_str("input hashes to the identity element"),
             Error::InverseError => f.write_str("POPRF tweak is not invertible"),
             Error::DeriveKeyPair => f.write_str("key derivation found no nonzero scalar"),
@@ -92,23 +92,3 @@ impl core::error::Error for Error {}
 
 /// Shorthand for results whose error is [`Error`].
 pub type Result<T> = core::result::Result<T, Error>;
-
-/// Checks that `bytes` has exactly `N` bytes and returns them as an array.
-///
-/// # Errors
-/// [`Error::InvalidLength`] when the length differs (short input or trailing bytes).
-pub(crate) fn exact<const N: usize>(bytes: &[u8]) -> Result<[u8; N]> {
-    bytes.try_into().map_err(|_| Error::InvalidLength {
-        expected: N,
-        actual: bytes.len(),
-    })
-}
-
-/// The one element of a batch of one.
-///
-/// # Errors
-/// [`Error::BatchSize`] when `items` does not hold exactly one element.
-pub(crate) fn only<T>(items: Vec<T>) -> Result<T> {
-    let [item] = <[T; 1]>::try_from(items).map_err(|_| Error::BatchSize)?;
-    Ok(item)
-}

@@ -1,13 +1,16 @@
-//! The server's core shared by all modes: multiplying blinded elements by a secret scalar.
+//! The server's core shared by all modes: multiplying blinded elements by a secret scalar,
+//! and the non-blind `Evaluate`.
 
 use core::convert::Infallible;
 
 use curve25519_dalek::scalar::Scalar;
 
 use crate::error::Result;
-use crate::finalize::half;
-use crate::messages::{BlindedElement, EvaluatedElement};
-use crate::parallel::doubled_and_encoded;
+use crate::finalize::finalize_hash;
+use crate::group::hash_to_group;
+use crate::messages::{BlindedElement, EvaluatedElement, Output};
+use crate::parallel::{doubled_and_encoded, half};
+use crate::suite::Mode;
 
 /// `k·B_i` for every blinded element, in parallel, with batched encoding. Each multiplication
 /// is curve25519-dalek's constant-time variable-base multiplication, so `k` may be secret.
@@ -61,4 +64,21 @@ where
             )
         },
     )
+}
+
+/// `Evaluate` (RFC 9497 §3.3.1, §3.3.3): the PRF computed directly as `Finalize` would after
+/// unblinding, with `k = skS` (OPRF, VOPRF) or `k = (skS + m)⁻¹` (POPRF, with `info`).
+///
+/// # Errors
+/// [`Error::InputTooLong`](crate::Error::InputTooLong) for an input or info over 65534
+/// bytes, [`Error::InvalidInput`](crate::Error::InvalidInput) when the input hashes to the
+/// identity.
+pub(crate) fn evaluate_direct(
+    mode: Mode,
+    k: &Scalar,
+    input: &[u8],
+    info: Option<&[u8]>,
+) -> Result<Output> {
+    let element = (k * hash_to_group(mode, input)?).compress();
+    finalize_hash(input, info, element.as_bytes())
 }

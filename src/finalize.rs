@@ -7,16 +7,18 @@ use zeroize::Zeroize;
 
 use crate::dleq::check_batch;
 use crate::error::Result;
-use crate::group::{ELEMENT_LEN, hash_to_group, input_len_prefix};
+use crate::group::{ELEMENT_LEN, ELEMENT_LEN_PREFIX, input_len_prefix};
 use crate::messages::{Blind, EvaluatedElement, Output};
-use crate::parallel::doubled_and_encoded;
-use crate::suite::Mode;
+use crate::parallel::{doubled_and_encoded, half};
 
-/// `Hash(len||input [|| len||info] || len||element || "Finalize")` (RFC 9497 §3.3.1, §3.3.3).
+/// The `Finalize` hash `Hash(len||input [|| len||info] || len||element || "Finalize")`
+/// (RFC 9497 §3.3.1, §3.3.3), over an already unblinded element's encoding; `info` is
+/// `Some` in POPRF mode only.
 ///
 /// # Errors
-/// [`Error::InputTooLong`] when `input` or `info` is longer than 65534 bytes.
-pub(crate) fn finalize_hash(
+/// [`Error::InputTooLong`](crate::Error::InputTooLong) when `input` or `info` is longer than
+/// 65534 bytes.
+pub fn finalize_hash(
     input: &[u8],
     info: Option<&[u8]>,
     element: &[u8; ELEMENT_LEN],
@@ -28,16 +30,10 @@ pub(crate) fn finalize_hash(
         h.update(input_len_prefix(info)?);
         h.update(info);
     }
-    h.update((ELEMENT_LEN as u16).to_be_bytes());
+    h.update(ELEMENT_LEN_PREFIX);
     h.update(element);
     h.update(b"Finalize");
     Ok(Output(h.finalize().into()))
-}
-
-/// `k / 2`, for the fused doubling in [`doubled_and_encoded`]; constant-time
-/// (`Scalar::div_by_2` adds the order under a mask when `k` is odd).
-pub(crate) fn half(k: &Scalar) -> Scalar {
-    k.div_by_2()
 }
 
 /// Unblinds and finalizes a batch: `N_i = blind_i⁻¹·Z_i`, then the `Finalize` hash of each.
@@ -64,23 +60,6 @@ pub(crate) fn unblind_and_finalize<I: AsRef<[u8]> + Sync>(
     );
     inverses.zeroize();
     outputs
-}
-
-/// `Evaluate` (RFC 9497 §3.3.1, §3.3.3): the PRF computed directly as `Finalize` would after
-/// unblinding, with `k = skS` (OPRF, VOPRF) or `k = (skS + m)⁻¹` (POPRF, with `info`).
-///
-/// # Errors
-/// [`Error::InputTooLong`](crate::Error::InputTooLong) for an input or info over 65534
-/// bytes, [`Error::InvalidInput`](crate::Error::InvalidInput) when the input hashes to the
-/// identity.
-pub(crate) fn evaluate_direct(
-    mode: Mode,
-    k: &Scalar,
-    input: &[u8],
-    info: Option<&[u8]>,
-) -> Result<Output> {
-    let element = (k * hash_to_group(mode, input)?).compress();
-    finalize_hash(input, info, element.as_bytes())
 }
 
 /// `Finalize` for one element: `blind⁻¹·evaluated`, then the `Finalize` hash.

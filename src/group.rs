@@ -7,7 +7,7 @@ use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
-use crate::error::{Error, Result, exact};
+use crate::error::{Error, Result};
 use crate::suite::Mode;
 use crate::xmd::expand_64;
 
@@ -15,11 +15,30 @@ use crate::xmd::expand_64;
 pub const ELEMENT_LEN: usize = 32;
 /// Serialized scalar size `Ns` (RFC 9497 §4.1).
 pub const SCALAR_LEN: usize = 32;
+/// `I2OSP(Ne, 2)`: the length prefix of every serialized element in the protocol's hashes.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "32 fits in a u16, asserted below"
+)]
+pub(crate) const ELEMENT_LEN_PREFIX: [u8; 2] = (ELEMENT_LEN as u16).to_be_bytes();
+const _: () = assert!(ELEMENT_LEN <= u16::MAX as usize);
 /// Hash output size `Nh` and so the OPRF output size (RFC 9497 §4.1).
 pub const OUTPUT_LEN: usize = 64;
 /// The longest private input or public info accepted: RFC 9497 §5.1 says inputs "MUST be
 /// smaller than 2^16 - 1 bytes".
 pub const MAX_INPUT_LEN: usize = 65534;
+
+/// Checks that `bytes` has exactly `N` bytes and returns them as an array: the first step of
+/// every fixed-length decoder.
+///
+/// # Errors
+/// [`Error::InvalidLength`] when the length differs (short input or trailing bytes).
+pub(crate) fn exact<const N: usize>(bytes: &[u8]) -> Result<[u8; N]> {
+    bytes.try_into().map_err(|_| Error::InvalidLength {
+        expected: N,
+        actual: bytes.len(),
+    })
+}
 
 /// `I2OSP(len(bytes), 2)` for an RFC 9497 private input or info.
 ///
@@ -29,7 +48,8 @@ pub(crate) fn input_len_prefix(bytes: &[u8]) -> Result<[u8; 2]> {
     if bytes.len() > MAX_INPUT_LEN {
         return Err(Error::InputTooLong);
     }
-    Ok((bytes.len() as u16).to_be_bytes())
+    let len = u16::try_from(bytes.len()).map_err(|_| Error::InputTooLong)?;
+    Ok(len.to_be_bytes())
 }
 
 /// `HashToGroup(input)` under the mode's DST (RFC 9497 §4.1, RFC 9380 Appendix B), failing on

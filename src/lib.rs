@@ -1,18 +1,6 @@
-//! # blindnym
+#![doc = include_str!("../README.md")]
 //!
-//! Unlinkable pairwise pseudonyms from a blinded oblivious pseudorandom function over
-//! ristretto255.
-//!
-//! This crate implements [RFC 9497] for the suite `ristretto255-SHA512` in all three modes —
-//! [`oprf`] (0x00), [`voprf`] (0x01) and [`poprf`] (0x02) — byte-exact with the RFC's
-//! Appendix A vectors, with batched evaluation under one batched DLEQ proof. RFC 9380
-//! `expand_message_xmd` and `hash_to_ristretto255` are written here on `sha2` and
-//! `curve25519-dalek`.
-//!
-//! Every decoder rejects wrong lengths, trailing bytes, non-canonical encodings and the
-//! identity element with an [`Error`]; none panics. Secrets ([`SecretKey`], [`Blind`],
-//! [`Output`]) zeroize on drop, compare in constant time and never print. Randomness is
-//! injected as `&mut impl CryptoRng`.
+//! # The three modes at a glance
 //!
 //! ## Base mode
 //! ```
@@ -21,9 +9,10 @@
 //! let mut rng = rand::rng();
 //! let server = OprfServer::generate(&mut rng)?;
 //!
-//! let (blind, blinded) = OprfClient::blind(b"alice@example", &mut rng)?;
+//! let client = OprfClient::new();
+//! let (blind, blinded) = client.blind(b"alice@example", &mut rng)?;
 //! let evaluated = server.blind_evaluate(&blinded);
-//! let output = OprfClient::finalize(b"alice@example", &blind, &evaluated)?;
+//! let output = client.finalize(b"alice@example", &blind, &evaluated)?;
 //!
 //! assert_eq!(output, server.evaluate(b"alice@example")?);
 //! # Ok(()) }
@@ -62,10 +51,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! [RFC 9497]: https://www.rfc-editor.org/rfc/rfc9497
 
-#![forbid(unsafe_code)]
-#![deny(missing_docs)]
+// Lints (unsafe code, missing docs, unwrap, truncating casts, missing Debug) are set in the
+// `[lints]` table of Cargo.toml.
 
 mod blind;
 mod dleq;
@@ -77,6 +65,7 @@ mod finalize;
 #[doc(hidden)]
 pub mod fuzzing;
 mod group;
+pub mod hazmat;
 mod keys;
 mod messages;
 pub mod oprf;
@@ -94,15 +83,11 @@ pub use rand_core;
 
 pub use dleq::MAX_BATCH;
 pub use error::{Error, Result};
-pub use group::{
-    ELEMENT_LEN, MAX_INPUT_LEN, OUTPUT_LEN, SCALAR_LEN, decode_element, decode_scalar,
-    hash_to_group, random_scalar,
-};
+pub use group::{ELEMENT_LEN, MAX_INPUT_LEN, OUTPUT_LEN, SCALAR_LEN};
 pub use keys::{KeyPair, PublicKey, SecretKey};
 pub use messages::{Blind, BlindedElement, EvaluatedElement, Output, PROOF_LEN, Proof};
 pub use oprf::{OprfClient, OprfServer};
-pub use poprf::{PoprfClient, PoprfServer, tweaked_public_key};
+pub use poprf::{PoprfClient, PoprfServer};
 pub use pseudonym::{Pseudonym, PublishedKeys, RootSeed};
 pub use suite::{Mode, SUITE_ID};
 pub use voprf::{VoprfClient, VoprfServer};
-pub use xmd::expand_message_xmd;

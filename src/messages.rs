@@ -8,7 +8,8 @@ use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::element::element_type;
-use crate::error::{Error, Result, exact};
+use crate::error::{Error, Result};
+use crate::group::exact;
 use crate::group::{OUTPUT_LEN, SCALAR_LEN, decode_scalar};
 use crate::secret::secret_scalar_type;
 

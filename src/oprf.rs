@@ -4,19 +4,26 @@ use rand_core::CryptoRng;
 
 use crate::blind::{blind_batch, blind_one};
 use crate::error::Result;
-use crate::evaluate::scale_batch;
-use crate::finalize::{evaluate_direct, unblind_and_finalize, unblind_and_finalize_one};
+use crate::evaluate::{evaluate_direct, scale_batch};
+use crate::finalize::{unblind_and_finalize, unblind_and_finalize_one};
 use crate::group::SCALAR_LEN;
 use crate::keys::{KeyPair, SecretKey};
 use crate::messages::{Blind, BlindedElement, EvaluatedElement, Output};
 use crate::suite::Mode;
 
-/// The client of base mode. Stateless: what it must remember between [`OprfClient::blind`]
-/// and [`OprfClient::finalize`] is the returned [`Blind`].
-#[derive(Clone, Copy, Debug, Default)]
+/// The client of base mode. It holds no key (base mode has no proof to verify): what it must
+/// remember between [`OprfClient::blind`] and [`OprfClient::finalize`] is the returned
+/// [`Blind`]. Its methods take `&self` like those of [`VoprfClient`](crate::VoprfClient) and
+/// [`PoprfClient`](crate::PoprfClient), so code moves between modes unchanged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OprfClient;
 
 impl OprfClient {
+    /// `SetupOPRFClient(identifier)` (RFC 9497 §3.2).
+    pub fn new() -> Self {
+        Self
+    }
+
     /// `Blind(input)` (RFC 9497 §3.3.1).
     ///
     /// # Errors
@@ -24,6 +31,7 @@ impl OprfClient {
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) when it hashes to the identity,
     /// [`Error::RandomnessFailure`](crate::Error::RandomnessFailure) for a broken RNG.
     pub fn blind(
+        &self,
         input: &[u8],
         rng: &mut (impl CryptoRng + ?Sized),
     ) -> Result<(Blind, BlindedElement)> {
@@ -35,6 +43,7 @@ impl OprfClient {
     /// # Errors
     /// As [`OprfClient::blind`], for the first input that fails.
     pub fn blind_batch<I: AsRef<[u8]> + Sync>(
+        &self,
         inputs: &[I],
         rng: &mut (impl CryptoRng + ?Sized),
     ) -> Result<(Vec<Blind>, Vec<BlindedElement>)> {
@@ -45,7 +54,12 @@ impl OprfClient {
     ///
     /// # Errors
     /// [`Error::InputTooLong`](crate::Error::InputTooLong) for an input over 65534 bytes.
-    pub fn finalize(input: &[u8], blind: &Blind, evaluated: &EvaluatedElement) -> Result<Output> {
+    pub fn finalize(
+        &self,
+        input: &[u8],
+        blind: &Blind,
+        evaluated: &EvaluatedElement,
+    ) -> Result<Output> {
         unblind_and_finalize_one(input, None, blind, evaluated)
     }
 
@@ -56,6 +70,7 @@ impl OprfClient {
     /// empty or exceed 65535; [`Error::InputTooLong`](crate::Error::InputTooLong) as in
     /// `finalize`.
     pub fn finalize_batch<I: AsRef<[u8]> + Sync>(
+        &self,
         inputs: &[I],
         blinds: &[Blind],
         evaluated: &[EvaluatedElement],

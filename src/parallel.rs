@@ -2,6 +2,7 @@
 //! loop otherwise. Results keep input order either way.
 
 use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::scalar::Scalar;
 use zeroize::Zeroize;
 
 use crate::error::Result;
@@ -75,6 +76,12 @@ where
     F: Fn(usize) -> Result<T>,
 {
     (0..n).map(f).collect()
+}
+
+/// `k / 2`, for the fused doubling in [`doubled_and_encoded`]; constant-time
+/// (`Scalar::div_by_2` adds the order under a mask when `k` is odd).
+pub(crate) fn half(k: &Scalar) -> Scalar {
+    k.div_by_2()
 }
 
 /// For each `i < n`, `then(i, half(i), encoding of 2·half(i))`, in order, stopping at the

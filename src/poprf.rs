@@ -13,10 +13,10 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::blind::{blind_batch, blind_one};
-use crate::dleq::{CompositeWeights, check_batch, generate_proof, verify_proof};
-use crate::error::{Error, Result, only};
-use crate::evaluate::scale_and_weigh;
-use crate::finalize::{evaluate_direct, unblind_and_finalize};
+use crate::dleq::{CompositeWeights, check_batch, generate_proof, only, verify_proof};
+use crate::error::{Error, Result};
+use crate::evaluate::{evaluate_direct, scale_and_weigh};
+use crate::finalize::unblind_and_finalize;
 use crate::group::{SCALAR_LEN, hash_to_scalar, input_len_prefix};
 use crate::keys::{KeyPair, PublicKey};
 use crate::messages::{Blind, BlindedElement, EvaluatedElement, Output, Proof};

@@ -18,12 +18,21 @@ pub const SUITE_ID: &[u8] = b"ristretto255-SHA512";
 
 const CONTEXT_LEN: usize = 7 + 1 + 1 + SUITE_ID.len();
 
+/// `I2OSP(len(seedDST), 2)` of `ComputeComposites` (RFC 9497 §2.2.1), the same in every mode.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "33 fits in a u16, asserted below"
+)]
+pub(crate) const SEED_DST_LEN_PREFIX: [u8; 2] = (SEED_DST_LEN as u16).to_be_bytes();
+const SEED_DST_LEN: usize = 5 + CONTEXT_LEN;
+const _: () = assert!(SEED_DST_LEN <= u16::MAX as usize);
+
 /// The domain separation tags of one mode, built at compile time.
 pub(crate) struct Dsts {
     pub(crate) hash_to_group: [u8; 12 + CONTEXT_LEN],
     pub(crate) hash_to_scalar: [u8; 13 + CONTEXT_LEN],
     pub(crate) derive_key_pair: [u8; 13 + CONTEXT_LEN],
-    pub(crate) seed: [u8; 5 + CONTEXT_LEN],
+    pub(crate) seed: [u8; SEED_DST_LEN],
 }
 
 /// `CreateContextString(mode, identifier)` (RFC 9497 §3.1): `"OPRFV1-" || mode || "-" || id`.

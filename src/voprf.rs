@@ -6,10 +6,10 @@ use core::slice;
 use rand_core::CryptoRng;
 
 use crate::blind::{blind_batch, blind_one};
-use crate::dleq::{CompositeWeights, check_batch, generate_proof, verify_proof};
-use crate::error::{Result, only};
-use crate::evaluate::scale_and_weigh;
-use crate::finalize::{evaluate_direct, unblind_and_finalize};
+use crate::dleq::{CompositeWeights, check_batch, generate_proof, only, verify_proof};
+use crate::error::Result;
+use crate::evaluate::{evaluate_direct, scale_and_weigh};
+use crate::finalize::unblind_and_finalize;
 use crate::group::SCALAR_LEN;
 use crate::keys::{KeyPair, PublicKey};
 use crate::messages::{Blind, BlindedElement, EvaluatedElement, Output, Proof};

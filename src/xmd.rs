@@ -35,9 +35,10 @@ pub fn expand_message_xmd(msg_parts: &[&[u8]], dst: &[u8], out: &mut [u8]) -> Re
     if dst.is_empty() || len == 0 {
         return Err(Error::InvalidInput);
     }
-    // The checks above bound both values, so the casts are exact.
-    let dst_len = [dst.len() as u8];
-    let len_bytes = (len as u16).to_be_bytes();
+    let dst_len = [u8::try_from(dst.len()).map_err(|_| Error::InputTooLong)?];
+    let len_bytes = u16::try_from(len)
+        .map_err(|_| Error::InputTooLong)?
+        .to_be_bytes();
 
     let mut h = AFTER_Z_PAD.clone();
     for part in msg_parts {
@@ -58,7 +59,8 @@ pub fn expand_message_xmd(msg_parts: &[&[u8]], dst: &[u8], out: &mut [u8]) -> Re
         let mut h = Sha512::new();
         // b_1 hashes b_0 itself; b_i for i > 1 hashes b_0 xor b_(i-1). With prev = 0 the xor is b_0.
         h.update(block_input);
-        h.update([(i + 1) as u8]);
+        // i < ell <= 255, checked above.
+        h.update([u8::try_from(i + 1).map_err(|_| Error::InputTooLong)?]);
         h.update(dst);
         h.update(dst_len);
         let bi = h.finalize();

@@ -5,10 +5,10 @@ mod common;
 
 use blindnym::curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT;
 use blindnym::curve25519_dalek::scalar::Scalar;
+use blindnym::hazmat::expand_message_xmd;
 use blindnym::{
     Blind, BlindedElement, Error, EvaluatedElement, MAX_BATCH, MAX_INPUT_LEN, Mode, OprfClient,
     OprfServer, PoprfClient, PoprfServer, Proof, PublicKey, SecretKey, VoprfClient, VoprfServer,
-    expand_message_xmd,
 };
 use common::seeded;
 
@@ -184,9 +184,9 @@ fn row_7_oversize_input_or_info() {
     let mut rng = seeded(7);
     let max = vec![7u8; MAX_INPUT_LEN];
     let over = vec![7u8; MAX_INPUT_LEN + 1];
-    assert!(OprfClient::blind(&max, &mut rng).is_ok());
+    assert!(OprfClient::new().blind(&max, &mut rng).is_ok());
     assert_eq!(
-        OprfClient::blind(&over, &mut rng).map(drop),
+        OprfClient::new().blind(&over, &mut rng).map(drop),
         Err(Error::InputTooLong)
     );
     let oprf = OprfServer::generate(&mut rng).expect("key");
@@ -253,7 +253,9 @@ fn row_8_batch_size() {
         Err(Error::BatchSize)
     );
     assert_eq!(
-        OprfClient::finalize_batch(&[b"a", b"b"], &blinds[..1], &evaluated).map(drop),
+        OprfClient::new()
+            .finalize_batch(&[b"a", b"b"], &blinds[..1], &evaluated)
+            .map(drop),
         Err(Error::BatchSize)
     );
 
@@ -311,7 +313,7 @@ fn info_scalar(info: &[u8]) -> Scalar {
     let mut dst = b"HashToScalar-".to_vec();
     dst.extend_from_slice(&Mode::Poprf.context_string());
     let mut wide = [0u8; 64];
-    let len = (info.len() as u16).to_be_bytes();
+    let len = u16::try_from(info.len()).expect("short info").to_be_bytes();
     expand_message_xmd(&[b"Info", &len, info], &dst, &mut wide).expect("xmd");
     Scalar::from_bytes_mod_order_wide(&wide)
 }
@@ -348,7 +350,7 @@ fn row_11_broken_rng() {
     // An RNG that only yields zero bytes can never produce a nonzero scalar.
     let mut zeros = common::ReplayRng::new(std::iter::repeat_n(vec![0u8; 32], 64));
     assert_eq!(
-        OprfClient::blind(b"x", &mut zeros).map(drop),
+        OprfClient::new().blind(b"x", &mut zeros).map(drop),
         Err(Error::RandomnessFailure)
     );
 }

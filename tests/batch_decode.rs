@@ -1,6 +1,7 @@
 //! Batch decoding keeps order and rejects what single decoding rejects.
 
-use blindnym::{BlindedElement, Error, EvaluatedElement, Mode, hash_to_group};
+use blindnym::hazmat::hash_to_group;
+use blindnym::{BlindedElement, Error, EvaluatedElement, Mode};
 
 #[test]
 fn batch_decode_matches_single_decode() {

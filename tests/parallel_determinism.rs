@@ -12,7 +12,8 @@ const BATCH: usize = 700;
 
 /// Everything a VOPRF and a POPRF batch produce, as bytes, with every RNG seeded.
 fn run() -> Vec<Vec<u8>> {
-    let inputs: Vec<Vec<u8>> = (0..BATCH as u32)
+    let inputs: Vec<Vec<u8>> = (0u32..)
+        .take(BATCH)
         .map(|i| i.to_le_bytes().to_vec())
         .collect();
     let mut out = Vec::new();

@@ -28,8 +28,8 @@ proptest! {
     fn oprf_blind_evaluate_finalize_equals_evaluate(seed in any::<[u8; 32]>(), x in input(), r in any::<u8>()) {
         let mut rng = seeded(r);
         let server = OprfServer::derive(&seed, b"prop").unwrap();
-        let (blind, blinded) = OprfClient::blind(&x, &mut rng).unwrap();
-        let out = OprfClient::finalize(&x, &blind, &server.blind_evaluate(&blinded)).unwrap();
+        let (blind, blinded) = OprfClient::new().blind(&x, &mut rng).unwrap();
+        let out = OprfClient::new().finalize(&x, &blind, &server.blind_evaluate(&blinded)).unwrap();
         prop_assert_eq!(out, server.evaluate(&x).unwrap());
     }
 
@@ -81,9 +81,9 @@ proptest! {
         }
 
         let oprf = OprfServer::derive(&seed, b"batch").unwrap();
-        let (blinds, blinded) = OprfClient::blind_batch(&inputs, &mut rng).unwrap();
+        let (blinds, blinded) = OprfClient::new().blind_batch(&inputs, &mut rng).unwrap();
         let evaluated = oprf.blind_evaluate_batch(&blinded);
-        let outputs = OprfClient::finalize_batch(&inputs, &blinds, &evaluated).unwrap();
+        let outputs = OprfClient::new().finalize_batch(&inputs, &blinds, &evaluated).unwrap();
         for (i, x) in inputs.iter().enumerate() {
             prop_assert_eq!(oprf.blind_evaluate(&blinded[i]), evaluated[i]);
             prop_assert_eq!(&oprf.evaluate(x).unwrap(), &outputs[i]);
@@ -159,14 +159,14 @@ proptest! {
         if let Ok(v) = SecretKey::from_bytes(&bytes) { prop_assert_eq!(&v.to_bytes()[..], &bytes[..]); }
         if let Ok(v) = Blind::from_bytes(&bytes) { prop_assert_eq!(&v.to_bytes()[..], &bytes[..]); }
         if let Ok(v) = blindnym::Output::from_bytes(&bytes) { prop_assert_eq!(v.as_bytes().as_slice(), &bytes[..]); }
-        let _ = blindnym::decode_scalar(&bytes);
-        let _ = blindnym::decode_element(&bytes);
+        let _ = blindnym::hazmat::decode_scalar(&bytes);
+        let _ = blindnym::hazmat::decode_element(&bytes);
     }
 
     #[test]
     fn random_32_bytes_decode_consistently(bytes in any::<[u8; 32]>()) {
         // Decoding succeeds exactly when the encoding is canonical and not the identity.
-        let decoded = blindnym::decode_element(&bytes);
+        let decoded = blindnym::hazmat::decode_element(&bytes);
         match blindnym::curve25519_dalek::ristretto::CompressedRistretto(bytes).decompress() {
             Some(p) if p.compress().to_bytes() == bytes && bytes != [0u8; 32] => prop_assert_eq!(decoded, Ok(p)),
             Some(_) => prop_assert_eq!(decoded, Err(blindnym::Error::IdentityElement)),

@@ -179,7 +179,7 @@ fn flow_b_run(
     let holder = flow_b::DataHolder::new(published(), domain)?;
     let batch = holder.blind_batch(ids, &mut rng)?;
     let response = evaluator.evaluate_batch(domain, batch.blinded(), &mut rng)?;
-    let response = flow_b::BatchResponse::from_bytes(&response.to_bytes())?;
+    let response = flow_b::BatchResponse::from_bytes(&response.to_bytes()?)?;
     holder.finalize_batch(&batch, &response)
 }
 

@@ -33,9 +33,9 @@ fn committed_vectors_check() {
 fn mutations(leaf: &Value) -> Vec<Value> {
     match leaf {
         Value::String(s) if !s.is_empty() && s.len() % 2 == 0 && hex::decode(s).is_ok() => {
-            let bytes = hex::decode(s).unwrap();
+            let bytes = hex::decode(s).expect("hex field");
             let mut b = bytes.clone();
-            *b.last_mut().unwrap() ^= 0x01;
+            *b.last_mut().expect("non-empty field") ^= 0x01;
             vec![Value::String(hex::encode(b))]
         }
         Value::String(s) => {
@@ -43,7 +43,7 @@ fn mutations(leaf: &Value) -> Vec<Value> {
             c[0] = if c[0] == 'x' { 'y' } else { 'x' };
             vec![Value::String(c.into_iter().collect())]
         }
-        Value::Number(n) => vec![Value::from(n.as_u64().unwrap() ^ 1)],
+        Value::Number(n) => vec![Value::from(n.as_u64().expect("an unsigned number") ^ 1)],
         _ => vec![],
     }
 }

@@ -3,8 +3,9 @@
 
 mod common;
 
+use blindnym::Error;
 use blindnym::curve25519_dalek::ristretto::RistrettoPoint;
-use blindnym::{Error, decode_element, expand_message_xmd};
+use blindnym::hazmat::{decode_element, expand_message_xmd};
 use common::{hex_field, load, unhex};
 
 #[test]

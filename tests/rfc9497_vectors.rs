@@ -81,7 +81,9 @@ fn oprf_vectors() {
         let inputs = hex_list(&v["Input"]);
         let blinds = hex_list(&v["Blind"]);
         let mut rng = ReplayRng::new(blinds.clone());
-        let (blind_values, blinded) = OprfClient::blind_batch(&inputs, &mut rng).expect("blind");
+        let (blind_values, blinded) = OprfClient::new()
+            .blind_batch(&inputs, &mut rng)
+            .expect("blind");
         assert!(rng.is_empty());
         assert_eq!(
             as_bytes(&blinded, |b| b.to_bytes()),
@@ -91,7 +93,9 @@ fn oprf_vectors() {
 
         // Single-element API agrees with the batch API.
         let mut rng = ReplayRng::new(blinds.clone());
-        let (blind0, blinded0) = OprfClient::blind(&inputs[0], &mut rng).expect("blind one");
+        let (blind0, blinded0) = OprfClient::new()
+            .blind(&inputs[0], &mut rng)
+            .expect("blind one");
         assert_eq!(blinded0, blinded[0]);
 
         let evaluated = server.blind_evaluate_batch(&blinded);
@@ -102,9 +106,13 @@ fn oprf_vectors() {
         assert_eq!(server.blind_evaluate(&blinded[0]), evaluated[0]);
 
         let expected = hex_list(&v["Output"]);
-        let outputs = OprfClient::finalize_batch(&inputs, &blind_values, &evaluated).expect("fin");
+        let outputs = OprfClient::new()
+            .finalize_batch(&inputs, &blind_values, &evaluated)
+            .expect("fin");
         assert_eq!(as_bytes(&outputs, |o| *o.as_bytes()), expected);
-        let one = OprfClient::finalize(&inputs[0], &blind0, &evaluated[0]).expect("finalize");
+        let one = OprfClient::new()
+            .finalize(&inputs[0], &blind0, &evaluated[0])
+            .expect("finalize");
         assert_eq!(one.as_bytes().to_vec(), expected[0]);
 
         // The wire path: decode the vector's own evaluated elements.
@@ -112,7 +120,9 @@ fn oprf_vectors() {
             &hex_list(&v["EvaluationElement"]),
             EvaluatedElement::from_bytes,
         );
-        let outputs = OprfClient::finalize_batch(&inputs, &blind_values, &wire).expect("fin");
+        let outputs = OprfClient::new()
+            .finalize_batch(&inputs, &blind_values, &wire)
+            .expect("fin");
         assert_eq!(as_bytes(&outputs, |o| *o.as_bytes()), expected);
 
         for (input, out) in inputs.iter().zip(&expected) {

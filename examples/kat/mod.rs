@@ -8,11 +8,12 @@
 use std::convert::Infallible;
 
 use blindnym::curve25519_dalek::scalar::Scalar;
+use blindnym::hazmat::tweaked_public_key;
 use blindnym::pseudonym::flow_a::{self, Nonce};
 use blindnym::pseudonym::{EvaluatorKeys, Pseudonym, PublishedKeys, Purpose, RootSeed};
 use blindnym::pseudonym::{epoch_keys, flow_b, flow_h};
 use blindnym::rand_core::{TryCryptoRng, TryRng};
-use blindnym::{PoprfClient, VoprfClient, tweaked_public_key};
+use blindnym::{PoprfClient, VoprfClient};
 use serde_json::{Value, json};
 
 /// A deterministic RNG for vectors: the blake3 XOF keyed by a 32-byte seed, with a label.
@@ -319,7 +320,7 @@ fn flow_b_vector(v: &Value) -> Check<Value> {
         "tweaked_key": hex(tweaked_public_key(&pk, &info).map_err(err)?.as_bytes()),
         "blinds": blinds.iter().map(|b| hex(*b.to_bytes())).collect::<Vec<_>>(),
         "blinded": blinded.iter().map(|b| hex(b.as_bytes())).collect::<Vec<_>>(),
-        "response": hex(response.to_bytes()),
+        "response": hex(response.to_bytes().map_err(err)?),
         "pseudonyms": pseudonyms.iter().map(|p| hex(p.as_bytes())).collect::<Vec<_>>(),
         "pseudonym_texts": pseudonyms.iter().map(Pseudonym::to_text).collect::<Vec<_>>(),
     }))

@@ -4,7 +4,8 @@
 //! Every variable-length value that enters a hash, a key derivation or an OPRF input is
 //! written as `I2OSP(len, 2) || bytes`, so two different tuples never frame to the same bytes.
 
-use crate::error::{Error, Result, exact};
+use crate::error::{Error, Result};
+use crate::group::exact;
 
 /// The longest single framed field: a `u16` length prefix (`spec/08-encodings.md` §8.1).
 pub const MAX_FIELD_LEN: usize = u16::MAX as usize;

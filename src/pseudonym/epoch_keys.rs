@@ -15,7 +15,8 @@ use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::encoding::{Reader, context, frame, push_field};
-use crate::error::{Error, Result, exact};
+use crate::error::{Error, Result};
+use crate::group::exact;
 use crate::keys::{KeyPair, PublicKey};
 use crate::poprf::PoprfServer;
 use crate::suite::Mode;
@@ -330,6 +331,15 @@ impl PublishedKeys {
         self.epochs.last()
     }
 
+    /// The newest epoch, for a holder that blinds before it knows which epoch will answer
+    /// (blinding does not depend on the key).
+    ///
+    /// # Errors
+    /// [`Error::UnknownEpoch`] for an empty set, which [`PublishedKeys::new`] never builds.
+    pub(crate) fn newest(&self) -> Result<&EpochPublicKeys> {
+        self.latest().ok_or(Error::UnknownEpoch)
+    }
+
     /// The keys of `epoch`.
     ///
     /// # Errors
@@ -350,9 +360,14 @@ impl PublishedKeys {
         );
         out.extend_from_slice(&PUBLISHED_KEYS_MAGIC);
         out.push(PUBLISHED_KEYS_VERSION);
-        // `new` bounds both lengths by u16::MAX, so neither push can fail.
+        // `new` bounds both lengths by u16::MAX, so neither can be cut short.
         let _ = push_field(&mut out, &self.realm);
-        out.extend_from_slice(&(self.epochs.len() as u16).to_be_bytes());
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "`new` bounds the count by u16::MAX"
+        )]
+        let count = self.epochs.len() as u16;
+        out.extend_from_slice(&count.to_be_bytes());
         for entry in &self.epochs {
             entry.write(&mut out);
         }

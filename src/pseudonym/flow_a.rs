@@ -25,7 +25,6 @@ use subtle::ConstantTimeEq;
 use super::encoding::{Reader, concat, context, derive_key, frame};
 use super::epoch_keys::{Epoch, EvaluatorKeys, PublishedKeys};
 use super::pseudonym::Pseudonym;
-use crate::blind::blind_one;
 use crate::error::{Error, Result};
 use crate::group::hash_to_group;
 use crate::messages::{Blind, BlindedElement, EvaluatedElement, PROOF_LEN, Proof};
@@ -58,7 +57,7 @@ impl Nonce {
     /// # Errors
     /// [`Error::InvalidLength`] unless exactly 32 bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        crate::error::exact::<NONCE_LEN>(bytes).map(Self)
+        crate::group::exact::<NONCE_LEN>(bytes).map(Self)
     }
 
     /// The nonce bytes.
@@ -330,7 +329,9 @@ impl Holder {
         nonce: &Nonce,
         rng: &mut (impl CryptoRng + ?Sized),
     ) -> Result<(HolderState, Request)> {
-        let (r, blinded) = blind_one(Mode::Poprf, &service_input(service_id)?, rng)?;
+        let newest = self.published.newest()?;
+        let (r, blinded) =
+            PoprfClient::new(newest.flow_a).blind(&service_input(service_id)?, rng)?;
         let nonce_hash = nonce.hash();
         let request = Request {
             blinded,

@@ -15,12 +15,11 @@ use zeroize::Zeroizing;
 use super::encoding::{Reader, context, frame, push_field};
 use super::epoch_keys::{Epoch, EvaluatorKeys, PublishedKeys};
 use super::pseudonym::Pseudonym;
-use crate::blind::blind_batch;
 use crate::dleq::MAX_BATCH;
-use crate::error::{Error, Result, exact};
+use crate::error::{Error, Result};
+use crate::group::exact;
 use crate::messages::{Blind, BlindedElement, EvaluatedElement, Output, PROOF_LEN, Proof};
 use crate::poprf::PoprfClient;
-use crate::suite::Mode;
 
 /// The flow B private input `frame("blindnym v1 flow-B identity", identity)`.
 ///
@@ -101,16 +100,23 @@ pub struct BatchResponse {
 
 impl BatchResponse {
     /// `epoch:4 || count:2 || Z_1 || … || Z_n || proof`.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    ///
+    /// # Errors
+    /// [`Error::BatchSize`] when `evaluated` is empty or longer than [`MAX_BATCH`] (the
+    /// fields are public, so a caller can build such a response; it has no encoding).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let count = u16::try_from(self.evaluated.len()).map_err(|_| Error::BatchSize)?;
+        if count == 0 {
+            return Err(Error::BatchSize);
+        }
         let mut out = Vec::with_capacity(4 + 2 + 32 * self.evaluated.len() + PROOF_LEN);
         out.extend_from_slice(&self.epoch.to_be_bytes());
-        // Batches never exceed MAX_BATCH = u16::MAX elements.
-        out.extend_from_slice(&(self.evaluated.len() as u16).to_be_bytes());
+        out.extend_from_slice(&count.to_be_bytes());
         for z in &self.evaluated {
             out.extend_from_slice(z.as_bytes());
         }
         out.extend_from_slice(&self.proof.to_bytes());
-        out
+        Ok(out)
     }
 
     /// Decodes a batch response strictly.
@@ -202,7 +208,9 @@ impl DataHolder {
             blinds: Vec::new(),
             blinded: Vec::new(),
         };
-        let (blinds, blinded) = blind_batch(Mode::Poprf, &batch.input_slices(), rng)?;
+        let newest = self.published.newest()?;
+        let (blinds, blinded) =
+            PoprfClient::new(newest.flow_b).blind_batch(&batch.input_slices(), rng)?;
         batch.blinds = blinds;
         batch.blinded = blinded;
         Ok(batch)

@@ -12,10 +12,8 @@ use zeroize::Zeroizing;
 use super::encoding::{Reader, concat, context, frame};
 use super::epoch_keys::{Epoch, EvaluatorKeys, PublishedKeys};
 use super::pseudonym::Pseudonym;
-use crate::blind::blind_one;
 use crate::error::Result;
 use crate::messages::{Blind, BlindedElement, EvaluatedElement, Output, PROOF_LEN, Proof};
-use crate::suite::Mode;
 use crate::voprf::VoprfClient;
 
 /// Serialized size of a [`Request`].
@@ -141,7 +139,8 @@ impl Holder {
         rng: &mut (impl CryptoRng + ?Sized),
     ) -> Result<(HolderState, Request)> {
         let input = private_input(credential, service_id)?;
-        let (blind, blinded) = blind_one(Mode::Voprf, &input, rng)?;
+        let newest = self.published.newest()?;
+        let (blind, blinded) = VoprfClient::new(newest.flow_h).blind(&input, rng)?;
         Ok((
             HolderState {
                 input,

@@ -7,7 +7,8 @@ use core::str::FromStr;
 use subtle::{Choice, ConstantTimeEq};
 
 use super::encoding::context;
-use crate::error::{Error, Result, exact};
+use crate::error::{Error, Result};
+use crate::group::exact;
 
 /// Length of a pseudonym in bytes.
 pub const PSEUDONYM_LEN: usize = 32;
@@ -109,6 +110,10 @@ fn symbol_of(c: u8) -> Option<u8> {
 }
 
 /// Splits 32 bytes into 52 five-bit symbols, most significant bits first.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "each symbol is masked to 5 bits"
+)]
 fn to_symbols(bytes: &[u8; PSEUDONYM_LEN], out: &mut [u8]) {
     let mut acc: u16 = 0;
     let mut bits = 0;
@@ -129,6 +134,10 @@ fn to_symbols(bytes: &[u8; PSEUDONYM_LEN], out: &mut [u8]) {
 }
 
 /// Joins 52 symbols back into 32 bytes; `None` when the 4 padding bits are not zero.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "each byte keeps the low 8 bits of the accumulator; the bits above were emitted"
+)]
 fn from_symbols(symbols: &[u8]) -> Option<[u8; PSEUDONYM_LEN]> {
     let mut out = [0u8; PSEUDONYM_LEN];
     let mut acc: u32 = 0;
@@ -146,6 +155,10 @@ fn from_symbols(symbols: &[u8]) -> Option<[u8; PSEUDONYM_LEN]> {
 }
 
 /// The four blake3 checksum symbols over prefix and payload.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "each symbol is masked to 5 bits"
+)]
 fn checksum_symbols(bytes: &[u8; PSEUDONYM_LEN]) -> [u8; HASH_CHARS] {
     let mut hasher = blake3::Hasher::new_derive_key(context::TEXT_CHECKSUM);
     hasher.update(TEXT_PREFIX.as_bytes());

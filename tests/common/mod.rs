@@ -88,20 +88,20 @@ pub const NOW: u64 = 1_700_000_000;
 pub const EXPIRY: u64 = NOW + 300;
 
 pub fn root(byte: u8) -> RootSeed {
-    RootSeed::from_bytes(&[byte; 32]).unwrap()
+    RootSeed::from_bytes(&[byte; 32]).expect("a 32-byte seed")
 }
 
 pub fn keys(byte: u8, epoch: u32) -> EvaluatorKeys {
-    EvaluatorKeys::derive(&root(byte), REALM, epoch).unwrap()
+    EvaluatorKeys::derive(&root(byte), REALM, epoch).expect("derive keys")
 }
 
 /// The key set every fixture's holder and relying party trust: root 1, epochs 1 and 2.
 pub fn published() -> PublishedKeys {
-    PublishedKeys::derive(&root(1), REALM, &[1, 2]).unwrap()
+    PublishedKeys::derive(&root(1), REALM, &[1, 2]).expect("derive key set")
 }
 
 pub fn rp(service: &[u8]) -> flow_a::RelyingParty {
-    flow_a::RelyingParty::new(published(), service).unwrap()
+    flow_a::RelyingParty::new(published(), service).expect("relying party")
 }
 
 pub struct Session {

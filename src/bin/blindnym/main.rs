@@ -21,7 +21,8 @@ use blindnym::curve25519_dalek::ristretto::CompressedRistretto;
 use blindnym::curve25519_dalek::scalar::Scalar;
 use blindnym::pseudonym::flow_b::{self, BatchResponse, BlindBatch};
 use blindnym::pseudonym::{EvaluatorKeys, Pseudonym, PublishedKeys, RootSeed};
-use blindnym::{BlindedElement, ELEMENT_LEN, MAX_BATCH, Mode, hash_to_group, random_scalar};
+use blindnym::hazmat::{hash_to_group, random_scalar};
+use blindnym::{BlindedElement, ELEMENT_LEN, MAX_BATCH, Mode};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::Rng as _;
@@ -182,7 +183,7 @@ impl NationalFlow {
         Ok(self
             .evaluator
             .evaluate_batch(domain, &blinded, rng)?
-            .to_bytes())
+            .to_bytes()?)
     }
 
     /// Data holder: decode the response, verify the proof, unblind, finalize, map to pseudonyms.
