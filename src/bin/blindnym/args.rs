@@ -1,0 +1,47 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use blindnym::MAX_BATCH;
+use clap::Parser;
+
+/// Runs a sample of a modelled nation's pairwise-pseudonym derivations and reports throughput
+/// against the curve library's own floor.
+#[derive(Parser, Debug)]
+#[command(name = "blindnym", version, about, long_about = None)]
+pub struct Args {
+    /// Modelled population (subjects); generated while streaming, never stored.
+    #[arg(long, default_value_t = 1_400_000_000)]
+    pub population: u64,
+    /// Services (POPRF domains) per subject.
+    #[arg(long, default_value_t = 10)]
+    pub services: u32,
+    /// Elements per batch (one proof each), 1..=65535.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=max_batch()))]
+    pub batch: u32,
+    /// Seconds the whole run should take (floors, one-thread and all-thread phases).
+    #[arg(long, default_value_t = 30.0)]
+    pub duration: f64,
+    /// Threads of the "all cores" pool [default: every core].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Cores to project the nation's wall time onto.
+    #[arg(long, default_value_t = 64)]
+    pub cores: u32,
+    /// A run of a few seconds for CI (small population, 3 s).
+    #[arg(long)]
+    pub smoke: bool,
+    /// Write the results as one JSON document to PATH, or to stdout (the table then goes to
+    /// stderr) when PATH is omitted.
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "-")]
+    pub json: Option<PathBuf>,
+    /// Write an SVG chart of throughput against cores and batch size (adds a short batch-size
+    /// sweep).
+    #[arg(long, value_name = "PATH.svg")]
+    pub chart: Option<PathBuf>,
+}
+
+/// [`MAX_BATCH`] as the `i64` bound clap's range takes.
+fn max_batch() -> i64 {
+    i64::try_from(MAX_BATCH).unwrap_or(i64::MAX)
+}
