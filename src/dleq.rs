@@ -8,6 +8,7 @@ use curve25519_dalek::traits::VartimeMultiscalarMul;
 use rand_core::CryptoRng;
 use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 use crate::element::Encoded;
 use crate::error::{Error, Result};
@@ -217,11 +218,13 @@ pub(crate) fn generate_proof(
     check_batch(weights.len(), c.len())?;
     let m = composite(weights, c, threads());
     let z = k * m;
-    let r = random_scalar(rng)?;
-    let t2 = &r * RISTRETTO_BASEPOINT_TABLE;
-    let t3 = r * m;
+    // Whoever reads the nonce learns the key from the proof (`k = (r - s)/c`): cleared on drop.
+    let r = Zeroizing::new(random_scalar(rng)?);
+    let t2 = &*r * RISTRETTO_BASEPOINT_TABLE;
+    let t3 = *r * m;
     let c = challenge(mode, &b.bytes, &m, &z, &t2, &t3)?;
-    let s = r - c * k;
+    let ck = Zeroizing::new(c * k);
+    let s = *r - *ck;
     Ok(Proof { c, s })
 }
 

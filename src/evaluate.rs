@@ -4,6 +4,7 @@
 use core::convert::Infallible;
 
 use curve25519_dalek::scalar::Scalar;
+use zeroize::Zeroizing;
 
 use crate::error::Result;
 use crate::finalize::finalize_hash;
@@ -50,10 +51,11 @@ where
     T: Send,
     E: Send,
 {
-    let half_k = half(k);
+    // Half the secret key is as secret as the key.
+    let half_k = Zeroizing::new(half(k));
     doubled_and_encoded(
         blinded.len(),
-        |i| Ok(half_k * blinded[i].point),
+        |i| Ok(*half_k * blinded[i].point),
         |i, h, bytes| {
             then(
                 i,

@@ -3,6 +3,7 @@
 use std::sync::LazyLock;
 
 use sha2::{Digest, Sha512};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
 
@@ -48,10 +49,13 @@ pub fn expand_message_xmd(msg_parts: &[&[u8]], dst: &[u8], out: &mut [u8]) -> Re
     h.update([0u8]);
     h.update(dst);
     h.update(dst_len);
-    let b0 = h.finalize();
+    // b_0, b_i and the xor feed on the message, which can be secret (a `DeriveKeyPair` seed):
+    // every buffer is cleared before returning.
+    let mut b0: [u8; OUT] = h.finalize().into();
 
     let mut prev = [0u8; OUT];
-    for (i, chunk) in out.chunks_mut(OUT).enumerate() {
+    // `ell <= 255` was checked above, so the one-byte counter 1..=255 covers every block.
+    for (counter, chunk) in (1u8..=255).zip(out.chunks_mut(OUT)) {
         let mut block_input = [0u8; OUT];
         for (dst_byte, (a, b)) in block_input.iter_mut().zip(b0.iter().zip(prev.iter())) {
             *dst_byte = a ^ b;
@@ -59,14 +63,17 @@ pub fn expand_message_xmd(msg_parts: &[&[u8]], dst: &[u8], out: &mut [u8]) -> Re
         let mut h = Sha512::new();
         // b_1 hashes b_0 itself; b_i for i > 1 hashes b_0 xor b_(i-1). With prev = 0 the xor is b_0.
         h.update(block_input);
-        // i < ell <= 255, checked above.
-        h.update([u8::try_from(i + 1).map_err(|_| Error::InputTooLong)?]);
+        h.update([counter]);
         h.update(dst);
         h.update(dst_len);
-        let bi = h.finalize();
+        let mut bi: [u8; OUT] = h.finalize().into();
+        block_input.zeroize();
         prev.copy_from_slice(&bi);
         chunk.copy_from_slice(&bi[..chunk.len()]);
+        bi.zeroize();
     }
+    b0.zeroize();
+    prev.zeroize();
     Ok(())
 }
 
@@ -74,8 +81,8 @@ pub fn expand_message_xmd(msg_parts: &[&[u8]], dst: &[u8], out: &mut [u8]) -> Re
 ///
 /// # Errors
 /// As [`expand_message_xmd`]; with the crate's fixed DSTs none can occur.
-pub(crate) fn expand_64(msg_parts: &[&[u8]], dst: &[u8]) -> Result<[u8; 64]> {
-    let mut out = [0u8; 64];
-    expand_message_xmd(msg_parts, dst, &mut out)?;
+pub(crate) fn expand_64(msg_parts: &[&[u8]], dst: &[u8]) -> Result<Zeroizing<[u8; 64]>> {
+    let mut out = Zeroizing::new([0u8; 64]);
+    expand_message_xmd(msg_parts, dst, out.as_mut())?;
     Ok(out)
 }

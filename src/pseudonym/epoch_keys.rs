@@ -52,9 +52,10 @@ impl RootSeed {
 
     /// A fresh random root seed.
     pub fn generate(rng: &mut (impl CryptoRng + ?Sized)) -> Self {
-        let mut seed = [0u8; ROOT_SEED_LEN];
-        rng.fill_bytes(&mut seed);
-        Self(seed)
+        // Filled in place, so no copy of the seed is left on the stack.
+        let mut seed = Self([0u8; ROOT_SEED_LEN]);
+        rng.fill_bytes(&mut seed.0);
+        seed
     }
 
     /// The secret bytes, for the operator's own sealed backup. Handle with care.
