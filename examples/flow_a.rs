@@ -1,46 +1,103 @@
 //! Flow A (spec/06-flow-a.md): attested pairwise pseudonyms. The evaluator authenticates the
 //! subject but never learns the service; the relying party learns a pseudonym but never the
-//! subject. Deterministic: a fixed seed drives every random choice.
+//! subject. Each assertion is bound to the relying party's challenge and to the holder's
+//! channel, so it is good for one login only.
 
-mod kat;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use blindnym::pseudonym::flow_a::{Evaluator, Holder, RelyingParty};
+use blindnym::pseudonym::attested::{Evaluator, Holder, RelyingParty};
+use blindnym::pseudonym::{
+    ChannelBinding, EvaluationBudget, KeyRatchet, KeySet, KeySetSigner, KeySetVerifier,
+    MemoryNonceStore, PendingChallenge, RootSeed, ServiceId, SubjectId,
+};
+use blindnym::rand_core::Rng;
 
 fn main() -> Result<(), blindnym::Error> {
-    let (mut rng, keys, published) = kat::demo_setup("example flow A")?;
-    let evaluator = Evaluator::new(keys);
-    let holder = Holder::new(published.clone(), b"subject 4711")?;
-    let now = 1_767_225_600;
+    let mut rng = rand::rng();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
 
-    for service in ["shop.example", "shop.example", "forum.example"] {
-        let rp = RelyingParty::new(published.clone(), service.as_bytes())?;
-        let nonce = rp.challenge(&mut rng);
+    // Evaluator operator: root seed → key ratchet → this epoch's keys; a separate long-term
+    // key signs the published key set.
+    let realm = b"example realm";
+    let ratchet = KeyRatchet::new(&RootSeed::generate(&mut rng), realm, 1)?;
+    let keys = ratchet.keys()?;
+    let signer = KeySetSigner::generate(&mut rng);
+    let set = KeySet::new(
+        realm,
+        1,
+        now - 60,
+        now + 86_400,
+        vec![keys.public(now - 60)],
+    )?;
+    let signed = signer.sign(set);
+    let evaluator = Evaluator::new(keys.attested(), EvaluationBudget::default());
+
+    // Holder and relying parties pin the signer's key (the trust anchor).
+    let anchor = signer.verifying_key();
+    let subject = SubjectId::new("subject-4711")?;
+    let holder = Holder::new(
+        KeySetVerifier::new(anchor, realm).accept(&signed, now)?,
+        subject.clone(),
+    )?;
+
+    for origin in [
+        "https://shop.example",
+        "https://shop.example",
+        "https://forum.example",
+    ] {
+        let service = ServiceId::from_origin(origin)?;
+        let verified = KeySetVerifier::new(anchor, realm).accept(&signed, now)?;
+        let rp = RelyingParty::new(verified, service.clone())?;
+        let store = MemoryNonceStore::new();
+        let mut exporter = [0u8; 32];
+        rng.fill_bytes(&mut exporter);
+        let channel = ChannelBinding::new(exporter);
+
+        let (pending, challenge) = rp.challenge(&mut rng);
         println!(
-            "{service}: RP -> holder        service id + nonce {}",
-            kat::hex(nonce.as_bytes())
+            "{origin}: RP -> holder           challenge {}",
+            hex(&challenge.to_bytes())
         );
-        let (state, request) = holder.request(service.as_bytes(), &nonce, &mut rng)?;
+        // The holder blinds the authenticated origin of its own channel, not what the RP says.
+        let (state, request) = holder.request(&service, &challenge, &channel, &mut rng)?;
         println!(
-            "  holder -> evaluator          B {} H(nonce) {}",
-            kat::hex(request.blinded.as_bytes()),
-            kat::hex(request.nonce_hash)
+            "  holder -> evaluator          B {} session {}",
+            hex(request.blinded.as_bytes()),
+            hex(&request.session)
         );
-        let evaluation = evaluator.evaluate(b"subject 4711", &request, now + 300, &mut rng)?;
+        let evaluation = evaluator.evaluate(&subject, &request, now, &mut rng)?;
         println!(
-            "  evaluator -> holder          Z {} (+ proof, signature)",
-            kat::hex(evaluation.evaluated.as_bytes())
+            "  evaluator -> holder          epoch {} Z {} expiry {} (+ proof, signature)",
+            evaluation.epoch,
+            hex(evaluation.evaluated.as_bytes()),
+            evaluation.expiry
         );
-        let assertion = holder.finish(state, &evaluation)?;
+        let assertion = holder.finish(state, &evaluation, now)?;
         println!(
-            "  holder -> RP                 assertion of {} bytes (no proof, no T)",
+            "  holder -> RP                 assertion of {} bytes (no proof, no subject)",
             assertion.to_bytes().len()
         );
-        let pseudonym = rp.verify(&assertion, &nonce, now)?;
+        let saved = pending.to_bytes();
+        let pseudonym = rp.verify(pending, &assertion, &channel, now, &store)?;
         println!("  RP sees pseudonym            {pseudonym}");
+
+        let again = PendingChallenge::from_bytes(&saved)?;
         println!(
-            "  replayed later: {:?}",
-            rp.verify(&assertion, &rp.challenge(&mut rng), now).err()
+            "  answered twice:              {:?}",
+            rp.verify(again, &assertion, &channel, now, &store).err()
+        );
+
+        let (later, _) = rp.challenge(&mut rng);
+        println!(
+            "  replayed in a new session:   {:?}",
+            rp.verify(later, &assertion, &channel, now, &store).err()
         );
     }
     Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpora under fuzz/corpus/<target>/ from the RFC test vectors in tests/vectors
-and our own pseudonym-layer vectors in spec/vectors.
+and our own pseudonym-layer vectors in spec/vectors (flow messages, signed key sets, login
+proofs, pseudonym texts, and the inputs of the negative vectors).
 
 The relying_party seeds (genuine assertions) come from the library itself: see
 tests/fuzz_corpus.rs, which checks them and rewrites them with BLINDNYM_WRITE_SEEDS=1.
@@ -57,10 +58,22 @@ def main():
             for item in v["Input"]:
                 write("differential", seed + bytes([mode_index]) + bytes([len(info)]) + info + h(item))
 
-    for name in ("flow-h", "flow-a", "flow-b", "pseudonym-text", "published-keys"):
+    # Pseudonym-layer messages from our own vectors: genuine ones from the flow and key-set
+    # vectors, near misses from the negative vectors.
+    for name in ("key-set", "flow-h", "flow-a", "flow-b", "pseudonym-text", "negative"):
         ours = json.loads((OUR_VECTORS / f"{name}.json").read_text())
         for v in ours["vectors"]:
-            for field in ("request", "response", "evaluation", "assertion", "nonce", "serialized"):
+            for field in (
+                "request",
+                "response",
+                "evaluation",
+                "assertion",
+                "login_proof",
+                "challenge",
+                "pseudonym",
+                "signed_key_set",
+                "input",
+            ):
                 if field in v:
                     write("protocol_decoders", h(v[field]))
             for field in ("pseudonym_text", "text"):

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use crate::element::Encoded;
 use crate::error::{Error, Result};
-use crate::group::{ELEMENT_LEN, ELEMENT_LEN_PREFIX, hash_to_scalar, random_scalar};
+use crate::group::{ELEMENT_LEN, ELEMENT_LEN_PREFIX, hash_to_scalar, hash_to_scalar_dst};
 use crate::keys::PublicKey;
 use crate::messages::Proof;
 use crate::parallel::threads;
@@ -213,19 +213,61 @@ pub(crate) fn generate_proof(
     b: &PublicKey,
     weights: &[Scalar],
     c: &[impl Encoded + Sync],
-    rng: &mut (impl CryptoRng + ?Sized),
+    nonce: impl FnOnce(&Scalar, &RistrettoPoint, &RistrettoPoint) -> Result<Zeroizing<Scalar>>,
 ) -> Result<Proof> {
     check_batch(weights.len(), c.len())?;
     let m = composite(weights, c, threads());
     let z = k * m;
     // Whoever reads the nonce learns the key from the proof (`k = (r - s)/c`): cleared on drop.
-    let r = Zeroizing::new(random_scalar(rng)?);
+    let r = nonce(k, &m, &z)?;
     let t2 = &*r * RISTRETTO_BASEPOINT_TABLE;
     let t3 = *r * m;
     let c = challenge(mode, &b.bytes, &m, &z, &t2, &t3)?;
     let ck = Zeroizing::new(c * k);
     let s = *r - *ck;
     Ok(Proof { c, s })
+}
+
+/// The hedged proof nonce: `r = HashToScalar(fresh || SerializeScalar(k) || len||Bm ||
+/// len||M || len||Z, DST = "blindnym-HedgedNonce-" || contextString)` with 32 fresh bytes
+/// from `rng` (`spec/03-oprf-core.md` §3.6). A repeated RNG state (a restored VM snapshot, a
+/// forked process) then repeats `r` only for the very same key and transcript, which gives
+/// the very same proof instead of revealing `k`; a good RNG keeps `r` uniform. RFC 9497's
+/// `RandomScalar` nonce is still reachable for its test vectors through
+/// `hazmat::voprf_blind_evaluate_with_nonce` and its POPRF twin.
+///
+/// # Errors
+/// None with the fixed DST; the `Result` carries the hash's.
+pub(crate) fn hedged_nonce(
+    mode: Mode,
+    rng: &mut (impl CryptoRng + ?Sized),
+    k: &Scalar,
+    b: &[u8; ELEMENT_LEN],
+    m: &RistrettoPoint,
+    z: &RistrettoPoint,
+) -> Result<Zeroizing<Scalar>> {
+    let mut fresh = Zeroizing::new([0u8; 32]);
+    rng.fill_bytes(fresh.as_mut());
+    let key = Zeroizing::new(k.to_bytes());
+    let dst = [b"blindnym-HedgedNonce-".as_slice(), &mode.context_string()].concat();
+    let [m, z] = [m, z].map(|p| p.compress().to_bytes());
+    let r = hash_to_scalar_dst(
+        &[
+            fresh.as_ref(),
+            key.as_ref(),
+            &ELEMENT_LEN_PREFIX,
+            b,
+            &ELEMENT_LEN_PREFIX,
+            &m,
+            &ELEMENT_LEN_PREFIX,
+            &z,
+        ],
+        &dst,
+    )?;
+    if bool::from(r.ct_eq(&Scalar::ZERO)) {
+        return Err(Error::RandomnessFailure);
+    }
+    Ok(Zeroizing::new(r))
 }
 
 /// `VerifyProof(G, B, C, D, proof)` (RFC 9497 §2.2.2). All inputs are public, so it runs in

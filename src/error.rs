@@ -43,14 +43,52 @@ pub enum Error {
     InvalidText,
     /// An Ed25519 signature did not verify.
     BadSignature,
-    /// An assertion carries a nonce other than the one the relying party issued.
-    NonceMismatch,
+    /// An assertion or login answers another session: its session hash is not the one this
+    /// relying party's challenge and channel binding give (replayed into another session, or
+    /// relayed through another channel by a phishing party; `spec/06-flow-a.md` §6.6).
+    SessionMismatch,
+    /// An assertion or login answers a challenge that was already answered once
+    /// (`spec/06-flow-a.md` §6.6, the nonce store).
+    Replayed,
     /// An assertion has expired.
     Expired,
+    /// An expiry is not on the public grid, or too far ahead of the checker's clock: it could
+    /// carry a tag (`spec/06-flow-a.md` §6.4).
+    OffGridExpiry,
     /// An assertion was made for another service: the recomputed blinded element differs.
     ServiceMismatch,
-    /// No key is published for the requested epoch.
-    UnknownEpoch,
+    /// The key set has no keys for this epoch.
+    UnknownEpoch {
+        /// The epoch asked for.
+        epoch: u32,
+    },
+    /// The epoch is published but not accepted now: neither the current epoch nor the
+    /// previous one within its transition window (`spec/04-keys.md` §4.6).
+    StaleEpoch {
+        /// The epoch asked for.
+        epoch: u32,
+    },
+    /// The epoch's key has done all the evaluations its budget allows (`spec/04-keys.md`
+    /// §4.3); rotate to the next epoch.
+    BudgetExhausted,
+    /// The key ratchet has moved past this epoch and erased its keys (`spec/04-keys.md` §4.2).
+    EpochErased,
+    /// The caller is not authorised to evaluate for this domain (`spec/07-flow-b.md` §7.4).
+    Unauthorized,
+    /// The caller's evaluation quota for this domain is used up (`spec/07-flow-b.md` §7.4).
+    QuotaExceeded,
+    /// A subject or service id is not in its canonical form (`spec/08-encodings.md` §8.3).
+    NonCanonicalId,
+    /// A key set's signature does not verify under the trust anchor: unsigned or forged
+    /// (`spec/04-keys.md` §4.5).
+    KeySetSignature,
+    /// A key set is past its validity window (`spec/04-keys.md` §4.5).
+    KeySetExpired,
+    /// A key set's sequence number is lower than one already accepted, or equal with other
+    /// contents (`spec/04-keys.md` §4.5).
+    KeySetRollback,
+    /// A key set names another realm than the one this party was configured for.
+    RealmMismatch,
     /// The random number generator returned only zero scalars: it is broken.
     RandomnessFailure,
     /// A structured message (published key set, flow message) has a wrong magic or version,
@@ -78,10 +116,29 @@ impl fmt::Display for Error {
             Error::BatchSize => f.write_str("batch is empty, too large, or its lists differ"),
             Error::InvalidText => f.write_str("malformed text encoding"),
             Error::BadSignature => f.write_str("signature verification failed"),
-            Error::NonceMismatch => f.write_str("assertion nonce does not match"),
+            Error::SessionMismatch => {
+                f.write_str("answers another session (nonce or channel binding differs)")
+            }
+            Error::Replayed => f.write_str("challenge was already answered"),
             Error::Expired => f.write_str("assertion has expired"),
+            Error::OffGridExpiry => f.write_str("expiry is off the public grid or too far ahead"),
             Error::ServiceMismatch => f.write_str("assertion was made for another service"),
-            Error::UnknownEpoch => f.write_str("no key published for this epoch"),
+            Error::UnknownEpoch { epoch } => write!(f, "no key published for epoch {epoch}"),
+            Error::StaleEpoch { epoch } => {
+                write!(
+                    f,
+                    "epoch {epoch} is neither current nor in its transition window"
+                )
+            }
+            Error::BudgetExhausted => f.write_str("the key's evaluation budget is used up"),
+            Error::EpochErased => f.write_str("the key ratchet has erased this epoch"),
+            Error::Unauthorized => f.write_str("caller is not authorised for this domain"),
+            Error::QuotaExceeded => f.write_str("caller's quota for this domain is used up"),
+            Error::NonCanonicalId => f.write_str("identifier is not in canonical form"),
+            Error::KeySetSignature => f.write_str("key set signature does not verify"),
+            Error::KeySetExpired => f.write_str("key set has expired"),
+            Error::KeySetRollback => f.write_str("key set is older than one already accepted"),
+            Error::RealmMismatch => f.write_str("key set is for another realm"),
             Error::RandomnessFailure => f.write_str("random number generator failed"),
             Error::Malformed => f.write_str("malformed message: bad magic, version or order"),
         }

@@ -14,8 +14,9 @@ use crate::{
 };
 
 /// A deterministic RNG for fuzzing: the BLAKE3 extendable output of the fuzzer's bytes, so
-/// every run of an input replays identically. Never use outside fuzzing.
-pub struct FuzzRng(blake3::OutputReader);
+/// every run of an input replays identically. Crate-private: the `fuzzing` feature exports
+/// entry points that take bytes, never a predictable RNG a dependency could pick up.
+pub(crate) struct FuzzRng(blake3::OutputReader);
 
 impl core::fmt::Debug for FuzzRng {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -25,7 +26,7 @@ impl core::fmt::Debug for FuzzRng {
 
 impl FuzzRng {
     /// An RNG whose stream is determined by `seed`.
-    pub fn new(seed: &[u8]) -> Self {
+    pub(crate) fn new(seed: &[u8]) -> Self {
         let mut hasher = blake3::Hasher::new_derive_key("blindnym fuzzing rng v1");
         hasher.update(seed);
         Self(hasher.finalize_xof())
@@ -232,39 +233,63 @@ pub fn differential(data: &[u8]) {
 
 use std::sync::OnceLock;
 
-use crate::pseudonym::flow_a::{self, Assertion, Nonce};
-use crate::pseudonym::{EvaluatorKeys, Pseudonym, PublishedKeys, RootSeed, flow_b, flow_h};
+use crate::pseudonym::attested::{self, Assertion, MigrationAssertion, MigrationEvaluation};
+use crate::pseudonym::bulk::{BatchRequest, BatchResponse};
+use crate::pseudonym::holder_derived::{self, LoginProof};
+use crate::pseudonym::{
+    Challenge, ChannelBinding, EvaluationBudget, KeyRatchet, KeySet, KeySetSigner, KeySetVerifier,
+    MemoryNonceStore, PendingChallenge, Pseudonym, RootSeed, ServiceId, SignedKeySet, SubjectId,
+};
 
-/// Every decoder of the pseudonym layer: protocol messages, the published key set and the
+/// Every decoder of the pseudonym layer: protocol messages, the signed key set and the
 /// pseudonym text form. Whatever decodes re-encodes to exactly the input.
 pub fn protocol_decoders(data: &[u8]) {
-    round_trips(data, flow_h::Request::from_bytes, flow_h::Request::to_bytes);
+    use holder_derived::{Request as HRequest, Response as HResponse};
+    round_trips(data, HRequest::from_bytes, HRequest::to_bytes);
+    round_trips(data, HResponse::from_bytes, HResponse::to_bytes);
+    round_trips(data, LoginProof::from_bytes, LoginProof::to_bytes);
     round_trips(
         data,
-        flow_h::Response::from_bytes,
-        flow_h::Response::to_bytes,
+        attested::Request::from_bytes,
+        attested::Request::to_bytes,
     );
-    round_trips(data, flow_a::Request::from_bytes, flow_a::Request::to_bytes);
     round_trips(
         data,
-        flow_a::Evaluation::from_bytes,
-        flow_a::Evaluation::to_bytes,
+        attested::Evaluation::from_bytes,
+        attested::Evaluation::to_bytes,
+    );
+    round_trips(
+        data,
+        MigrationEvaluation::from_bytes,
+        MigrationEvaluation::to_bytes,
     );
     round_trips(data, Assertion::from_bytes, Assertion::to_bytes);
-    round_trips(data, Nonce::from_bytes, |n| *n.as_bytes());
+    round_trips(
+        data,
+        MigrationAssertion::from_bytes,
+        MigrationAssertion::to_bytes,
+    );
+    round_trips(data, Challenge::from_bytes, Challenge::to_bytes);
     round_trips(data, Pseudonym::from_bytes, Pseudonym::to_bytes);
-    if let Ok(response) = flow_b::BatchResponse::from_bytes(data) {
+    if let Ok(request) = BatchRequest::from_bytes(data) {
+        assert_eq!(
+            request.to_bytes(),
+            data,
+            "batch request re-encodes differently"
+        );
+    }
+    if let Ok(response) = BatchResponse::from_bytes(data) {
         assert_eq!(
             response.to_bytes().as_deref(),
             Ok(data),
             "batch response re-encodes differently"
         );
     }
-    if let Ok(keys) = PublishedKeys::from_bytes(data) {
+    if let Ok(set) = SignedKeySet::from_bytes(data) {
         assert_eq!(
-            keys.to_bytes(),
+            set.to_bytes(),
             data,
-            "published key set re-encodes differently"
+            "signed key set re-encodes differently"
         );
     }
     if let Ok(text) = core::str::from_utf8(data)
@@ -278,40 +303,51 @@ pub fn protocol_decoders(data: &[u8]) {
     }
 }
 
-/// The fixed world of the relying-party target: one evaluator, its published keys, one
-/// relying party, the nonce it issued, and the one assertion the evaluator signed for it.
+/// The fixed world of the relying-party target: one evaluator, its signed key set, one
+/// relying party, the challenge it issued, and the one assertion the evaluator signed for it.
 struct RelyingPartyWorld {
-    relying_party: flow_a::RelyingParty,
-    nonce: Nonce,
+    relying_party: attested::RelyingParty,
+    pending: [u8; 32],
+    channel: ChannelBinding,
     genuine: Assertion,
 }
 
-/// Time at which the genuine assertion is valid; it expires [`FUZZ_LIFETIME`] later.
+/// Time at which the genuine assertion was made; it is valid until its grid expiry.
 const FUZZ_NOW: u64 = 1_800_000_000;
-const FUZZ_LIFETIME: u64 = 300;
 
 fn relying_party_world() -> &'static RelyingPartyWorld {
     static WORLD: OnceLock<RelyingPartyWorld> = OnceLock::new();
     WORLD.get_or_init(|| {
         let realm = b"blindnym fuzz realm";
-        let root = RootSeed::from_bytes(&[0x5a; 32]).expect("32-byte seed");
-        let keys = EvaluatorKeys::derive(&root, realm, 1).expect("keys");
-        let published = PublishedKeys::derive(&root, realm, &[1]).expect("published");
-        let relying_party =
-            flow_a::RelyingParty::new(published.clone(), b"shop.example").expect("rp");
         let mut rng = FuzzRng::new(b"relying party world");
-        let nonce = relying_party.challenge(&mut rng);
-        let holder = flow_a::Holder::new(published, b"alice").expect("holder");
+        let ratchet = KeyRatchet::new(&RootSeed::from_bytes(&[0x5a; 32]).expect("seed"), realm, 1)
+            .expect("ratchet");
+        let keys = ratchet.keys().expect("keys");
+        let signer = KeySetSigner::from_bytes(&[0x5b; 32]).expect("signer");
+        let set = KeySet::new(realm, 1, 0, u64::MAX, vec![keys.public(0)]).expect("set");
+        let verified = KeySetVerifier::new(signer.verifying_key(), realm)
+            .accept(&signer.sign(set), FUZZ_NOW)
+            .expect("verified set");
+        let service = ServiceId::from_origin("https://shop.example").expect("service");
+        let subject = SubjectId::new("alice").expect("subject");
+        let relying_party =
+            attested::RelyingParty::new(verified.clone(), service.clone()).expect("rp");
+        let (pending, challenge) = relying_party.challenge(&mut rng);
+        let channel = ChannelBinding::new([0x5c; 32]);
+        let holder = attested::Holder::new(verified, subject.clone()).expect("holder");
         let (state, request) = holder
-            .request(b"shop.example", &nonce, &mut rng)
+            .request(&service, &challenge, &channel, &mut rng)
             .expect("request");
-        let evaluation = flow_a::Evaluator::new(keys)
-            .evaluate(b"alice", &request, FUZZ_NOW + FUZZ_LIFETIME, &mut rng)
+        let evaluation = attested::Evaluator::new(keys.attested(), EvaluationBudget::default())
+            .evaluate(&subject, &request, FUZZ_NOW, &mut rng)
             .expect("evaluation");
-        let genuine = holder.finish(state, &evaluation).expect("assertion");
+        let genuine = holder
+            .finish(state, &evaluation, FUZZ_NOW)
+            .expect("assertion");
         RelyingPartyWorld {
             relying_party,
-            nonce,
+            pending: pending.to_bytes(),
+            channel,
             genuine,
         }
     })
@@ -321,7 +357,7 @@ fn relying_party_world() -> &'static RelyingPartyWorld {
 /// with the genuine assertion at a time it is valid. The fuzz corpus holds them.
 pub fn relying_party_seeds() -> Vec<Vec<u8>> {
     let world = relying_party_world();
-    [FUZZ_NOW, FUZZ_NOW + FUZZ_LIFETIME - 1]
+    [FUZZ_NOW, world.genuine.expiry - 1]
         .iter()
         .map(|now| [&now.to_be_bytes()[..], &world.genuine.to_bytes()].concat())
         .collect()
@@ -340,16 +376,23 @@ pub fn relying_party(data: &[u8]) -> bool {
     };
     let world = relying_party_world();
     let now = u64::from_be_bytes(*now);
-    match world.relying_party.verify(&assertion, &world.nonce, now) {
+    let verify = |assertion: &Assertion, now: u64| {
+        let pending = PendingChallenge::from_bytes(&world.pending).expect("saved challenge");
+        world.relying_party.verify(
+            pending,
+            assertion,
+            &world.channel,
+            now,
+            &MemoryNonceStore::new(),
+        )
+    };
+    match verify(&assertion, now) {
         Ok(pseudonym) => {
             assert_eq!(
                 assertion, world.genuine,
                 "relying party accepted a forged assertion"
             );
-            let expected = world
-                .relying_party
-                .verify(&world.genuine, &world.nonce, FUZZ_NOW)
-                .expect("genuine assertion verifies");
+            let expected = verify(&world.genuine, FUZZ_NOW).expect("genuine assertion verifies");
             assert_eq!(
                 pseudonym, expected,
                 "accepted assertion gave another pseudonym"

@@ -73,6 +73,8 @@ mod parallel;
 pub mod poprf;
 pub mod pseudonym;
 mod secret;
+#[cfg(feature = "serde")]
+mod serde_bytes;
 mod suite;
 pub mod voprf;
 mod xmd;
@@ -88,6 +90,6 @@ pub use keys::{KeyPair, PublicKey, SecretKey};
 pub use messages::{Blind, BlindedElement, EvaluatedElement, Output, PROOF_LEN, Proof};
 pub use oprf::{OprfClient, OprfServer};
 pub use poprf::{PoprfClient, PoprfServer};
-pub use pseudonym::{Pseudonym, PublishedKeys, RootSeed};
+pub use pseudonym::Pseudonym;
 pub use suite::{Mode, SUITE_ID};
 pub use voprf::{VoprfClient, VoprfServer};

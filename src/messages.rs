@@ -4,14 +4,12 @@
 use core::fmt;
 
 use curve25519_dalek::scalar::Scalar;
-use subtle::{Choice, ConstantTimeEq};
-use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::element::element_type;
 use crate::error::{Error, Result};
 use crate::group::exact;
 use crate::group::{OUTPUT_LEN, SCALAR_LEN, decode_scalar};
-use crate::secret::secret_scalar_type;
+use crate::secret::{secret_bytes_type, secret_scalar_type};
 
 secret_scalar_type!(
     /// The client's blinding scalar `blind` (RFC 9497 §3.3.1). Secret: whoever holds it and
@@ -82,51 +80,17 @@ impl TryFrom<&[u8]> for Proof {
     }
 }
 
-/// The 64-byte PRF output `Finalize` returns (RFC 9497 §3.3). Treated as secret: it is the
-/// material pseudonyms are made from. Zeroized on drop, compared in constant time, never
-/// printed.
-#[derive(Clone)]
-pub struct Output(pub(crate) [u8; OUTPUT_LEN]);
+secret_bytes_type!(
+    /// The 64-byte PRF output `Finalize` returns (RFC 9497 §3.3). Treated as secret: it is the
+    /// material pseudonyms are made from. Zeroized on drop, compared in constant time, never
+    /// printed.
+    Output,
+    OUTPUT_LEN
+);
 
 impl Output {
-    /// Wraps 64 output bytes (for instance read back from storage).
-    ///
-    /// # Errors
-    /// [`Error::InvalidLength`] unless exactly 64 bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        exact::<OUTPUT_LEN>(bytes).map(Self)
-    }
-
     /// The output bytes.
     pub fn as_bytes(&self) -> &[u8; OUTPUT_LEN] {
         &self.0
-    }
-}
-
-impl Drop for Output {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
-
-impl ZeroizeOnDrop for Output {}
-
-impl ConstantTimeEq for Output {
-    fn ct_eq(&self, other: &Self) -> Choice {
-        self.0.ct_eq(&other.0)
-    }
-}
-
-impl PartialEq for Output {
-    fn eq(&self, other: &Self) -> bool {
-        self.ct_eq(other).into()
-    }
-}
-
-impl Eq for Output {}
-
-impl fmt::Debug for Output {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Output(<redacted>)")
     }
 }

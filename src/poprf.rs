@@ -13,7 +13,9 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::blind::{blind_batch, blind_one};
-use crate::dleq::{CompositeWeights, check_batch, generate_proof, only, verify_proof};
+use crate::dleq::{
+    CompositeWeights, check_batch, generate_proof, hedged_nonce, only, verify_proof,
+};
 use crate::error::{Error, Result};
 use crate::evaluate::{evaluate_direct, scale_and_weigh};
 use crate::finalize::unblind_and_finalize;
@@ -234,6 +236,33 @@ impl PoprfServer {
         info: &[u8],
         rng: &mut (impl CryptoRng + ?Sized),
     ) -> Result<(Vec<EvaluatedElement>, Proof)> {
+        self.evaluate_with(blinded, info, |k, b, m, z| {
+            hedged_nonce(Mode::Poprf, rng, k, b, m, z)
+        })
+    }
+
+    /// [`PoprfServer::blind_evaluate_batch`] with the proof nonce `r` given (RFC 9497's test
+    /// vectors); reached through `hazmat::poprf_blind_evaluate_with_nonce`.
+    pub(crate) fn blind_evaluate_with_nonce(
+        &self,
+        blinded: &[BlindedElement],
+        info: &[u8],
+        r: &Scalar,
+    ) -> Result<(Vec<EvaluatedElement>, Proof)> {
+        self.evaluate_with(blinded, info, |_, _, _, _| Ok(Zeroizing::new(*r)))
+    }
+
+    fn evaluate_with(
+        &self,
+        blinded: &[BlindedElement],
+        info: &[u8],
+        nonce: impl FnOnce(
+            &Scalar,
+            &[u8; crate::group::ELEMENT_LEN],
+            &RistrettoPoint,
+            &RistrettoPoint,
+        ) -> Result<Zeroizing<Scalar>>,
+    ) -> Result<(Vec<EvaluatedElement>, Proof)> {
         check_batch(blinded.len(), blinded.len())?;
         let t = self.tweak(info)?;
         let tweaked = PublicKey::from_point(&*t * RISTRETTO_BASEPOINT_TABLE);
@@ -244,7 +273,15 @@ impl PoprfServer {
         let (evaluated, weights) = scale_and_weigh(&t_inverse, blinded, |i, b, z| {
             composite.weight(i, &z.bytes, &b.bytes)
         })?;
-        let proof = generate_proof(Mode::Poprf, &t, &tweaked, &weights, &evaluated, rng)?;
+        let b = tweaked.bytes;
+        let proof = generate_proof(
+            Mode::Poprf,
+            &t,
+            &tweaked,
+            &weights,
+            &evaluated,
+            |k, m, z| nonce(k, &b, m, z),
+        )?;
         Ok((evaluated, proof))
     }
 

@@ -6,7 +6,13 @@ use core::slice;
 use rand_core::CryptoRng;
 
 use crate::blind::{blind_batch, blind_one};
-use crate::dleq::{CompositeWeights, check_batch, generate_proof, only, verify_proof};
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::scalar::Scalar;
+use zeroize::Zeroizing;
+
+use crate::dleq::{
+    CompositeWeights, check_batch, generate_proof, hedged_nonce, only, verify_proof,
+};
 use crate::error::Result;
 use crate::evaluate::{evaluate_direct, scale_and_weigh};
 use crate::finalize::unblind_and_finalize;
@@ -176,6 +182,27 @@ impl VoprfServer {
         blinded: &[BlindedElement],
         rng: &mut (impl CryptoRng + ?Sized),
     ) -> Result<(Vec<EvaluatedElement>, Proof)> {
+        let b = self.public_key().bytes;
+        self.evaluate_with(blinded, |k, m, z| {
+            hedged_nonce(Mode::Voprf, rng, k, &b, m, z)
+        })
+    }
+
+    /// [`VoprfServer::blind_evaluate_batch`] with the proof nonce `r` given (RFC 9497's test
+    /// vectors); reached through `hazmat::voprf_blind_evaluate_with_nonce`.
+    pub(crate) fn blind_evaluate_with_nonce(
+        &self,
+        blinded: &[BlindedElement],
+        r: &Scalar,
+    ) -> Result<(Vec<EvaluatedElement>, Proof)> {
+        self.evaluate_with(blinded, |_, _, _| Ok(Zeroizing::new(*r)))
+    }
+
+    fn evaluate_with(
+        &self,
+        blinded: &[BlindedElement],
+        nonce: impl FnOnce(&Scalar, &RistrettoPoint, &RistrettoPoint) -> Result<Zeroizing<Scalar>>,
+    ) -> Result<(Vec<EvaluatedElement>, Proof)> {
         check_batch(blinded.len(), blinded.len())?;
         let sk = &self.keys.secret().0;
         // The proof's C is the blinded list and its D the evaluated one.
@@ -183,7 +210,7 @@ impl VoprfServer {
         let (evaluated, weights) = scale_and_weigh(sk, blinded, |i, b, z| {
             composite.weight(i, &b.bytes, &z.bytes)
         })?;
-        let proof = generate_proof(Mode::Voprf, sk, self.public_key(), &weights, blinded, rng)?;
+        let proof = generate_proof(Mode::Voprf, sk, self.public_key(), &weights, blinded, nonce)?;
         Ok((evaluated, proof))
     }
 

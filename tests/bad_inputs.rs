@@ -355,32 +355,66 @@ fn row_11_broken_rng() {
     );
 }
 
-// ------------------------------------------------------------ pseudonym layer (§9.2 rows 12–19)
+// ------------------------------------------------------------ pseudonym layer (§9.2 rows 12–22)
 
 use blindnym::Pseudonym;
-use blindnym::ed25519_dalek::{Signer, SigningKey};
-use blindnym::pseudonym::{PublishedKeys, flow_a, flow_b, flow_h};
-use common::{NOW, flow_a_session, keys, published, rp};
+use blindnym::pseudonym::attested::{self, Assertion, MigrationAssertion, MigrationEvaluation};
+use blindnym::pseudonym::bulk::{self, BatchRequest, BatchResponse, CallerId, Grants, MemoryQuota};
+use blindnym::pseudonym::holder_derived::{self, LoginProof};
+use blindnym::pseudonym::key_set::EPOCH_ENTRY_LEN;
+use blindnym::pseudonym::{
+    Challenge, EvaluationBudget, KeySet, KeySetSigner, KeySetVerifier, MemoryNonceStore, ServiceId,
+    SignedKeySet, SubjectId,
+};
+use common::{
+    EPOCH_1_START, EPOCH_2_START, NOW, REALM, SET_NOT_AFTER, attested_evaluator, channel,
+    flow_a_session, keys, published, rp, signed_set, signer, verify_at,
+};
+
+const SHOP: &str = "https://shop.example";
+
+fn session(seed: u8) -> common::Session {
+    flow_a_session(&attested_evaluator(1, 2), "alice", SHOP, &channel(1), seed)
+        .expect("flow A session")
+}
 
 #[test]
 fn row_12_protocol_messages_wrong_length_or_trailing() {
     type Check = (&'static str, usize, fn(&[u8]) -> Result<(), Error>);
-    let messages: [Check; 5] = [
-        ("flow_h::Request", flow_h::REQUEST_LEN, |b| {
-            flow_h::Request::from_bytes(b).map(drop)
+    let messages: [Check; 9] = [
+        (
+            "holder_derived::Request",
+            holder_derived::REQUEST_LEN,
+            |b| holder_derived::Request::from_bytes(b).map(drop),
+        ),
+        (
+            "holder_derived::Response",
+            holder_derived::RESPONSE_LEN,
+            |b| holder_derived::Response::from_bytes(b).map(drop),
+        ),
+        ("LoginProof", holder_derived::LOGIN_PROOF_LEN, |b| {
+            LoginProof::from_bytes(b).map(drop)
         }),
-        ("flow_h::Response", flow_h::RESPONSE_LEN, |b| {
-            flow_h::Response::from_bytes(b).map(drop)
+        ("attested::Request", attested::REQUEST_LEN, |b| {
+            attested::Request::from_bytes(b).map(drop)
         }),
-        ("flow_a::Request", flow_a::REQUEST_LEN, |b| {
-            flow_a::Request::from_bytes(b).map(drop)
+        ("attested::Evaluation", attested::EVALUATION_LEN, |b| {
+            attested::Evaluation::from_bytes(b).map(drop)
         }),
-        ("flow_a::Evaluation", flow_a::EVALUATION_LEN, |b| {
-            flow_a::Evaluation::from_bytes(b).map(drop)
+        (
+            "MigrationEvaluation",
+            attested::MIGRATION_EVALUATION_LEN,
+            |b| MigrationEvaluation::from_bytes(b).map(drop),
+        ),
+        ("Assertion", attested::ASSERTION_LEN, |b| {
+            Assertion::from_bytes(b).map(drop)
         }),
-        ("flow_a::Assertion", flow_a::ASSERTION_LEN, |b| {
-            flow_a::Assertion::from_bytes(b).map(drop)
-        }),
+        (
+            "MigrationAssertion",
+            attested::MIGRATION_ASSERTION_LEN,
+            |b| MigrationAssertion::from_bytes(b).map(drop),
+        ),
+        ("Challenge", 32, |b| Challenge::from_bytes(b).map(drop)),
     ];
     for (name, len, decode) in messages {
         for actual in [0, len - 1, len + 1] {
@@ -394,136 +428,207 @@ fn row_12_protocol_messages_wrong_length_or_trailing() {
             );
         }
     }
-    // A real assertion with one trailing byte.
-    let s = flow_a_session(&flow_a::Evaluator::new(keys(1, 1)), b"alice", b"shop", 1).unwrap();
-    let mut bytes = s.assertion.to_bytes().to_vec();
+    let mut bytes = session(1).assertion.to_bytes().to_vec();
     bytes.push(0);
     assert!(matches!(
-        flow_a::Assertion::from_bytes(&bytes),
+        Assertion::from_bytes(&bytes),
         Err(Error::InvalidLength { .. })
     ));
-    let response = flow_b::BatchResponse::from_bytes(&[0u8; 3]);
+    let response = BatchResponse::from_bytes(&[0u8; 3]);
     assert!(
         matches!(response, Err(Error::InvalidLength { .. })),
         "{response:?}"
     );
+    let request = BatchRequest::from_bytes(&[0, 1, b'd', 0, 1]);
+    assert!(
+        matches!(request, Err(Error::InvalidLength { .. })),
+        "{request:?}"
+    );
 }
 
 #[test]
-fn row_13_replayed_assertion() {
-    let s = flow_a_session(&flow_a::Evaluator::new(keys(1, 1)), b"alice", b"shop", 2).unwrap();
-    let shop = rp(b"shop");
-    assert!(shop.verify(&s.assertion, &s.nonce, NOW).is_ok());
-    // Presented again in a new session, whose nonce differs.
-    let new_session = shop.challenge(&mut seeded(13));
+fn row_13_assertion_for_another_session_or_answered_twice() {
+    let s = session(2);
+    let assertion = s.assertion.clone();
+    let store = MemoryNonceStore::new();
+    let shop = rp(SHOP);
+    let (fresh, _) = shop.challenge(&mut seeded(13));
     assert_eq!(
-        shop.verify(&s.assertion, &new_session, NOW),
-        Err(Error::NonceMismatch)
+        shop.verify(fresh, &assertion, &channel(1), NOW, &store)
+            .map(drop),
+        Err(Error::SessionMismatch)
+    );
+    let pending = s.pending.to_bytes();
+    let restore = || blindnym::pseudonym::PendingChallenge::from_bytes(&pending).unwrap();
+    assert!(
+        shop.verify(restore(), &assertion, &channel(1), NOW, &store)
+            .is_ok()
+    );
+    assert_eq!(
+        shop.verify(restore(), &assertion, &channel(1), NOW, &store)
+            .map(drop),
+        Err(Error::Replayed)
     );
 }
 
 #[test]
 fn row_14_expired_assertion() {
-    let s = flow_a_session(&flow_a::Evaluator::new(keys(1, 1)), b"alice", b"shop", 3).unwrap();
-    let shop = rp(b"shop");
+    let s = session(3);
     let expiry = s.assertion.expiry;
-    assert!(shop.verify(&s.assertion, &s.nonce, expiry - 1).is_ok());
     assert_eq!(
-        shop.verify(&s.assertion, &s.nonce, expiry),
+        verify_at(SHOP, s, &channel(1), expiry).map(drop),
         Err(Error::Expired)
     );
+    // An assertion checked by a clock far behind its expiry: too far ahead to be honest.
+    let s = session(3);
     assert_eq!(
-        shop.verify(&s.assertion, &s.nonce, u64::MAX),
-        Err(Error::Expired)
+        verify_at(SHOP, s, &channel(1), NOW - 3_600).map(drop),
+        Err(Error::OffGridExpiry)
     );
 }
 
 #[test]
 fn row_15_assertion_for_another_service() {
-    // The holder blinded the forum's service id and presents the result to the shop.
-    let s = flow_a_session(&flow_a::Evaluator::new(keys(1, 1)), b"alice", b"forum", 4).unwrap();
+    let s = flow_a_session(
+        &attested_evaluator(1, 2),
+        "alice",
+        "https://forum.example",
+        &channel(1),
+        4,
+    )
+    .unwrap();
+    // Presented at the shop over the same channel and session (only the service differs).
+    let shop = rp(SHOP);
     assert_eq!(
-        rp(b"shop").verify(&s.assertion, &s.nonce, NOW),
+        shop.verify(
+            s.pending,
+            &s.assertion,
+            &channel(1),
+            NOW,
+            &MemoryNonceStore::new()
+        )
+        .map(drop),
         Err(Error::ServiceMismatch)
     );
 }
 
 #[test]
 fn row_16_forged_or_tampered_signature() {
-    let s = flow_a_session(&flow_a::Evaluator::new(keys(1, 1)), b"alice", b"shop", 5).unwrap();
-    let shop = rp(b"shop");
-    let mut forged = s.assertion.clone();
-    forged.signature = SigningKey::from_bytes(&[42u8; 32]).sign(b"a message of our choosing");
-    assert_eq!(
-        shop.verify(&forged, &s.nonce, NOW),
-        Err(Error::BadSignature)
-    );
-    // A later expiry than the evaluator signed.
-    let mut extended = s.assertion.clone();
-    extended.expiry += 3600;
-    assert_eq!(
-        shop.verify(&extended, &s.nonce, NOW),
-        Err(Error::BadSignature)
-    );
-}
-
-#[test]
-fn row_17_unpublished_epoch() {
-    // An evaluator keyed for epoch 7, which the published set (epochs 1, 2) lacks.
-    let rogue_epoch = flow_a::Evaluator::new(keys(1, 7));
-    let holder_view = flow_a_session(&rogue_epoch, b"alice", b"shop", 6).map(drop);
-    assert_eq!(holder_view, Err(Error::UnknownEpoch));
-    let s = flow_a_session(&flow_a::Evaluator::new(keys(1, 1)), b"alice", b"shop", 6).unwrap();
+    let s = session(5);
     let mut later = s.assertion.clone();
-    later.epoch = 7;
+    later.expiry += 300;
     assert_eq!(
-        rp(b"shop").verify(&later, &s.nonce, NOW),
-        Err(Error::UnknownEpoch)
+        verify_at(
+            SHOP,
+            common::Session {
+                pending: s.pending,
+                assertion: later
+            },
+            &channel(1),
+            NOW
+        )
+        .map(drop),
+        Err(Error::BadSignature)
     );
-    assert_eq!(published().get(7).map(drop), Err(Error::UnknownEpoch));
+    let rogue = attested_evaluator(77, 2);
+    let mut rng = seeded(6);
+    let (pending, challenge) = rp(SHOP).challenge(&mut rng);
+    let holder = attested::Holder::new(published(), common::subject("alice")).unwrap();
+    let (state, request) = holder
+        .request(&common::service(SHOP), &challenge, &channel(1), &mut rng)
+        .unwrap();
+    let evaluation = rogue
+        .evaluate(&common::subject("alice"), &request, NOW, &mut rng)
+        .unwrap();
+    // The holder refuses the rogue key's proof; forwarded anyway, the signature fails.
+    assert_eq!(
+        holder.finish(state, &evaluation, NOW).map(drop),
+        Err(Error::VerifyError)
+    );
+    let forwarded = Assertion {
+        epoch: evaluation.epoch,
+        r: blindnym::Blind::from_bytes(&[1; 32]).unwrap(),
+        blinded: request.blinded,
+        evaluated: evaluation.evaluated,
+        session: request.session,
+        expiry: evaluation.expiry,
+        signature: evaluation.signature,
+    };
+    assert_eq!(
+        verify_at(
+            SHOP,
+            common::Session {
+                pending,
+                assertion: forwarded
+            },
+            &channel(1),
+            NOW
+        )
+        .map(drop),
+        Err(Error::BadSignature)
+    );
 }
 
 #[test]
-fn row_18_malformed_published_key_set() {
-    let good = published().to_bytes();
-    assert!(PublishedKeys::from_bytes(&good).is_ok());
+fn row_17_unknown_or_stale_epoch() {
+    let s = flow_a_session(&attested_evaluator(1, 7), "alice", SHOP, &channel(1), 7);
+    assert_eq!(s.map(drop), Err(Error::UnknownEpoch { epoch: 7 }));
+    let s = flow_a_session(&attested_evaluator(1, 1), "alice", SHOP, &channel(1), 8).unwrap();
+    let late = EPOCH_2_START + blindnym::pseudonym::key_set::TRANSITION_WINDOW_S;
+    assert_eq!(
+        verify_at(SHOP, s, &channel(1), late).map(drop),
+        Err(Error::StaleEpoch { epoch: 1 })
+    );
+}
+
+#[test]
+fn row_18_malformed_signed_key_set() {
+    let good = signed_set().to_bytes();
+    assert!(SignedKeySet::from_bytes(&good).is_ok());
     let mut bad_magic = good.clone();
     bad_magic[0] ^= 1;
     let mut bad_version = good.clone();
-    bad_version[4] = 2;
+    bad_version[4] = 1;
     for bytes in [bad_magic, bad_version] {
         assert_eq!(
-            PublishedKeys::from_bytes(&bytes).map(drop),
+            SignedKeySet::from_bytes(&bytes).map(drop),
             Err(Error::Malformed)
         );
     }
     // Epochs out of order or repeated: swap the two entries, or repeat the first.
-    let entries_at = good.len() - 2 * blindnym::pseudonym::epoch_keys::EPOCH_ENTRY_LEN;
-    let (head, entries) = good.split_at(entries_at);
-    let (first, second) = entries.split_at(blindnym::pseudonym::epoch_keys::EPOCH_ENTRY_LEN);
+    let entries_at = good.len() - 64 - 2 * EPOCH_ENTRY_LEN;
+    let (head, rest) = good.split_at(entries_at);
+    let (first, rest) = rest.split_at(EPOCH_ENTRY_LEN);
+    let (second, signature) = rest.split_at(EPOCH_ENTRY_LEN);
     for (a, b) in [(second, first), (first, first)] {
-        let bytes = [head, a, b].concat();
         assert_eq!(
-            PublishedKeys::from_bytes(&bytes).map(drop),
+            SignedKeySet::from_bytes(&[head, a, b, signature].concat()).map(drop),
             Err(Error::Malformed)
         );
     }
-    // Truncated or with trailing bytes.
-    let truncated = PublishedKeys::from_bytes(&good[..good.len() - 1]);
+    // A count of zero or over the limit, before any entry is read.
+    let mut zero = head.to_vec();
+    let count_at = zero.len() - 2;
+    zero[count_at..].copy_from_slice(&0u16.to_be_bytes());
+    assert_eq!(
+        SignedKeySet::from_bytes(&zero).map(drop),
+        Err(Error::Malformed)
+    );
+    let truncated = SignedKeySet::from_bytes(&good[..good.len() - 1]);
     assert!(
         matches!(truncated, Err(Error::InvalidLength { .. })),
         "{truncated:?}"
     );
-    let trailing = PublishedKeys::from_bytes(&[good.as_slice(), &[0]].concat());
+    let trailing = SignedKeySet::from_bytes(&[good.as_slice(), &[0]].concat());
     assert!(
         matches!(trailing, Err(Error::InvalidLength { .. })),
         "{trailing:?}"
     );
     // An identity key in place of the first entry's first public key.
     let mut identity = good.clone();
-    identity[entries_at + 4..entries_at + 36].fill(0);
+    identity[entries_at + 12..entries_at + 44].fill(0);
     assert_eq!(
-        PublishedKeys::from_bytes(&identity).map(drop),
+        SignedKeySet::from_bytes(&identity).map(drop),
         Err(Error::IdentityElement)
     );
 }
@@ -559,39 +664,117 @@ fn row_19_malformed_pseudonym_text() {
 }
 
 #[test]
-fn row_20_oversize_identifier() {
-    let huge = vec![b'x'; 65536];
-    let mut rng = seeded(20);
-    let holder = flow_h::Holder::new(published());
+fn row_20_oversize_or_non_canonical_identifier() {
+    for bad in ["", "alice smith", &"x".repeat(256)] {
+        assert_eq!(
+            SubjectId::new(bad).map(drop),
+            Err(Error::NonCanonicalId),
+            "{bad:?}"
+        );
+    }
+    for bad in ["Shop.example", "shop example", ""] {
+        assert_eq!(
+            ServiceId::from_origin(bad).map(drop),
+            Err(Error::NonCanonicalId),
+            "{bad:?}"
+        );
+    }
+    let huge = vec![b'x'; 256];
     assert_eq!(
-        holder.blind(&huge, b"svc", &mut rng).map(drop),
+        bulk::DataHolder::new(published(), &huge).map(drop),
         Err(Error::InputTooLong)
     );
     assert_eq!(
-        holder.blind(b"cred", &huge, &mut rng).map(drop),
+        BatchRequest::new(&huge, vec![]).map(drop),
+        Err(Error::InputTooLong)
+    );
+    let data_holder = bulk::DataHolder::new(published(), b"domain").unwrap();
+    let identity = vec![b'x'; 65536];
+    assert_eq!(
+        data_holder
+            .blind_batch(&[&identity], &mut seeded(20))
+            .map(drop),
         Err(Error::InputTooLong)
     );
     assert_eq!(
-        flow_a::Holder::new(published(), &huge).map(drop),
+        blindnym::pseudonym::KeyRatchet::new(&common::root(1), &[0; 1025], 1).map(drop),
         Err(Error::InputTooLong)
     );
+}
+
+#[test]
+fn row_21_key_set_refusals() {
+    let forged = KeySetSigner::from_bytes(&[0x66; 32])
+        .unwrap()
+        .sign(KeySet::new(REALM, 5, 0, u64::MAX, vec![keys(66, 1).public(0)]).unwrap());
+    let mut verifier = KeySetVerifier::new(signer().verifying_key(), REALM);
     assert_eq!(
-        flow_a::RelyingParty::new(published(), &huge).map(drop),
-        Err(Error::InputTooLong)
+        verifier.accept(&forged, NOW).map(drop),
+        Err(Error::KeySetSignature)
     );
-    let nonce = flow_a::Nonce::generate(&mut rng);
-    let a_holder = flow_a::Holder::new(published(), b"alice").unwrap();
     assert_eq!(
-        a_holder.request(&huge, &nonce, &mut rng).map(drop),
-        Err(Error::InputTooLong)
+        verifier.accept(&signed_set(), SET_NOT_AFTER).map(drop),
+        Err(Error::KeySetExpired)
     );
     assert_eq!(
-        flow_b::DataHolder::new(published(), &huge).map(drop),
-        Err(Error::InputTooLong)
+        verifier.accept(&signed_set(), EPOCH_1_START - 1).map(drop),
+        Err(Error::KeySetExpired)
     );
-    let data_holder = flow_b::DataHolder::new(published(), b"domain").unwrap();
+    assert!(verifier.accept(&signed_set(), NOW).is_ok());
+    let same_number = signer().sign(
+        KeySet::new(
+            REALM,
+            1,
+            EPOCH_1_START,
+            SET_NOT_AFTER + 1,
+            vec![keys(1, 1).public(EPOCH_1_START)],
+        )
+        .unwrap(),
+    );
     assert_eq!(
-        data_holder.blind_batch(&[&huge], &mut rng).map(drop),
-        Err(Error::InputTooLong)
+        verifier.accept(&same_number, NOW).map(drop),
+        Err(Error::KeySetRollback)
+    );
+    assert_eq!(
+        KeySetVerifier::new(signer().verifying_key(), b"x")
+            .accept(&signed_set(), NOW)
+            .map(drop),
+        Err(Error::RealmMismatch)
+    );
+}
+
+#[test]
+fn row_22_evaluator_refusals() {
+    let caller = CallerId::new(b"census office");
+    let evaluator = bulk::Evaluator::new(
+        keys(1, 2).bulk(),
+        Grants::new().allow(&caller, b"census"),
+        MemoryQuota::new(2),
+        EvaluationBudget::new(1),
+    );
+    let holder = bulk::DataHolder::new(published(), b"census").unwrap();
+    let (_, one) = holder.blind_batch(&["a"], &mut seeded(1)).unwrap();
+    assert_eq!(
+        evaluator
+            .evaluate_batch(&CallerId::new(b"someone"), &one, &mut seeded(2))
+            .map(drop),
+        Err(Error::Unauthorized)
+    );
+    assert!(
+        evaluator
+            .evaluate_batch(&caller, &one, &mut seeded(3))
+            .is_ok()
+    );
+    assert_eq!(
+        evaluator
+            .evaluate_batch(&caller, &one, &mut seeded(4))
+            .map(drop),
+        Err(Error::BudgetExhausted)
+    );
+    assert_eq!(
+        evaluator
+            .evaluate_batch(&caller, &one, &mut seeded(5))
+            .map(drop),
+        Err(Error::QuotaExceeded)
     );
 }

@@ -1,62 +1,102 @@
-//! End-to-end properties of the three pseudonym flows (spec/05, 06, 07).
+//! End-to-end properties of the three pseudonym flows (spec/05, 06, 07), every message
+//! crossing as bytes. The attacks each defence stops are in `tests/attacks.rs`.
 
 mod common;
 
 use blindnym::Error;
-use blindnym::ed25519_dalek::{Signer, SigningKey};
-use blindnym::pseudonym::flow_a::{self, Assertion, Nonce};
-use blindnym::pseudonym::{flow_b, flow_h};
-use common::{EXPIRY, NOW, flow_a_session, keys, published, root, rp, seeded};
+use blindnym::pseudonym::bulk::{
+    self, BatchRequest, BatchResponse, BlindBatch, CallerId, Grants, MemoryQuota,
+};
+use blindnym::pseudonym::holder_derived::{self, LoginProof, MasterCredential};
+use blindnym::pseudonym::{EvaluationBudget, MemoryNonceStore, PendingChallenge};
+use common::*;
 
 // ---------------------------------------------------------------- flow H
 
-fn flow_h_run(
-    evaluator: &flow_h::Evaluator,
-    cred: &[u8],
-    service: &[u8],
+fn flow_h_key(
+    evaluator: &holder_derived::Evaluator,
+    credential: &[u8; 32],
+    origin: &str,
     seed: u8,
-) -> blindnym::Result<blindnym::Pseudonym> {
+) -> blindnym::Result<holder_derived::ServiceKey> {
     let mut rng = seeded(seed);
-    let holder = flow_h::Holder::new(published());
-    let (state, request) = holder.blind(cred, service, &mut rng)?;
-    // The evaluator's only input is the request: 32 bytes of blinded element.
-    let request = flow_h::Request::from_bytes(&request.to_bytes())?;
+    let holder =
+        holder_derived::Holder::new(published(), MasterCredential::from_bytes(credential)?);
+    let (state, request) = holder.blind(&service(origin), &mut rng)?;
+    // Saved and restored, as a browser that navigates away would.
+    let state = holder_derived::HolderState::from_bytes(&state.to_bytes())?;
+    let request = holder_derived::Request::from_bytes(&request.to_bytes())?;
     let response = evaluator.evaluate(&request, &mut rng)?;
-    let response = flow_h::Response::from_bytes(&response.to_bytes())?;
-    holder.finalize(state, &response)
+    let response = holder_derived::Response::from_bytes(&response.to_bytes())?;
+    holder.finalize(state, &response, NOW)
+}
+
+fn flow_h_evaluator(byte: u8, epoch: u32) -> holder_derived::Evaluator {
+    holder_derived::Evaluator::new(
+        keys(byte, epoch).holder_derived(),
+        EvaluationBudget::default(),
+    )
 }
 
 #[test]
-fn flow_h_stable_per_service_and_distinct_across_services() {
-    let evaluator = flow_h::Evaluator::new(keys(1, 1));
-    let a1 = flow_h_run(&evaluator, b"master credential", b"svc-a", 1).unwrap();
-    let a2 = flow_h_run(&evaluator, b"master credential", b"svc-a", 2).unwrap();
-    let b = flow_h_run(&evaluator, b"master credential", b"svc-b", 3).unwrap();
-    let other = flow_h_run(&evaluator, b"other credential", b"svc-a", 4).unwrap();
-    assert_eq!(a1, a2);
-    assert_ne!(a1, b);
-    assert_ne!(a1, other);
-    // Framing: ("ab","c") and ("a","bc") are different tuples.
-    let x = flow_h_run(&evaluator, b"ab", b"c", 5).unwrap();
-    let y = flow_h_run(&evaluator, b"a", b"bc", 6).unwrap();
-    assert_ne!(x, y);
-}
+fn flow_h_stable_per_service_distinct_across_services_and_logs_in() {
+    let evaluator = flow_h_evaluator(1, 2);
+    let shop = service("https://shop.example");
+    let a1 = flow_h_key(&evaluator, &[7; 32], "https://shop.example", 1).unwrap();
+    let a2 = flow_h_key(&evaluator, &[7; 32], "https://shop.example", 2).unwrap();
+    let b = flow_h_key(&evaluator, &[7; 32], "https://forum.example", 3).unwrap();
+    let other = flow_h_key(&evaluator, &[8; 32], "https://shop.example", 4).unwrap();
+    assert_eq!(a1.pseudonym(&shop), a2.pseudonym(&shop));
+    assert_ne!(a1.verifying_key(), b.verifying_key());
+    assert_ne!(a1.pseudonym(&shop), other.pseudonym(&shop));
 
-#[test]
-fn flow_h_rejects_tagging_key_and_unknown_epoch() {
-    let tagger = flow_h::Evaluator::new(keys(99, 1));
-    assert_eq!(flow_h_run(&tagger, b"c", b"s", 1), Err(Error::VerifyError));
-    let unpublished = flow_h::Evaluator::new(keys(1, 7));
+    let rp = holder_derived::RelyingParty::new(shop.clone());
+    let (pending, challenge) = rp.challenge(&mut seeded(9));
+    let proof = a2.answer(&shop, &challenge, &channel(1)).unwrap();
+    let proof = LoginProof::from_bytes(&proof.to_bytes()).unwrap();
+    let store = MemoryNonceStore::new();
     assert_eq!(
-        flow_h_run(&unpublished, b"c", b"s", 1),
-        Err(Error::UnknownEpoch)
+        rp.verify(pending, &proof, &channel(1), NOW, &store),
+        a1.pseudonym(&shop)
     );
-    // After rotation, the published epoch 2 works and gives another pseudonym.
-    let rotated = flow_h::Evaluator::new(keys(1, 2));
-    let current = flow_h::Evaluator::new(keys(1, 1));
-    assert_ne!(
-        flow_h_run(&rotated, b"c", b"s", 1).unwrap(),
-        flow_h_run(&current, b"c", b"s", 1).unwrap()
+}
+
+#[test]
+fn flow_h_rejects_tagging_keys_and_unpublished_epochs() {
+    let tagger = flow_h_evaluator(99, 2);
+    assert_eq!(
+        flow_h_key(&tagger, &[7; 32], "https://s.example", 1).map(drop),
+        Err(Error::VerifyError)
+    );
+    let unpublished = flow_h_evaluator(1, 7);
+    assert_eq!(
+        flow_h_key(&unpublished, &[7; 32], "https://s.example", 1).map(drop),
+        Err(Error::UnknownEpoch { epoch: 7 })
+    );
+}
+
+#[test]
+fn flow_h_migration_maps_old_to_new() {
+    let shop = service("https://shop.example");
+    let old = flow_h_key(&flow_h_evaluator(1, 1), &[7; 32], "https://shop.example", 1).unwrap();
+    let new = flow_h_key(&flow_h_evaluator(1, 2), &[7; 32], "https://shop.example", 2).unwrap();
+    let rp = holder_derived::RelyingParty::new(shop.clone());
+    let (pending, challenge) = rp.challenge(&mut seeded(3));
+    let (old_proof, new_proof) = (
+        old.answer(&shop, &challenge, &channel(1)).unwrap(),
+        new.answer(&shop, &challenge, &channel(1)).unwrap(),
+    );
+    let mapped = rp.verify_migration(
+        pending,
+        &old_proof,
+        &new_proof,
+        &channel(1),
+        NOW,
+        &MemoryNonceStore::new(),
+    );
+    assert_eq!(
+        mapped,
+        Ok((old.pseudonym(&shop).unwrap(), new.pseudonym(&shop).unwrap()))
     );
 }
 
@@ -64,200 +104,193 @@ fn flow_h_rejects_tagging_key_and_unknown_epoch() {
 
 #[test]
 fn flow_a_stable_per_subject_and_service() {
-    let evaluator = flow_a::Evaluator::new(keys(1, 2));
-    let run = |subject: &[u8], service: &[u8], seed| {
-        let s = flow_a_session(&evaluator, subject, service, seed).unwrap();
-        rp(service).verify(&s.assertion, &s.nonce, NOW).unwrap()
+    let evaluator = attested_evaluator(1, 2);
+    let run = |who: &str, origin: &str, seed| {
+        let s = flow_a_session(&evaluator, who, origin, &channel(1), seed).unwrap();
+        verify_at(origin, s, &channel(1), NOW).unwrap()
     };
-    let p1 = run(b"alice", b"shop.example", 1);
-    let p2 = run(b"alice", b"shop.example", 2);
-    let q = run(b"alice", b"forum.example", 3);
-    let r = run(b"bob", b"shop.example", 4);
+    let p1 = run("alice", "https://shop.example", 1);
+    let p2 = run("alice", "https://shop.example", 2);
+    let q = run("alice", "https://forum.example", 3);
+    let r = run("bob", "https://shop.example", 4);
     assert_eq!(p1, p2);
     assert_ne!(p1, q);
     assert_ne!(p1, r);
 }
 
 #[test]
-fn flow_a_rp_rejections_are_distinct() {
-    let evaluator = flow_a::Evaluator::new(keys(1, 1));
-    let shop = rp(b"shop.example");
-    let s = flow_a_session(&evaluator, b"alice", b"shop.example", 1).unwrap();
-    assert!(shop.verify(&s.assertion, &s.nonce, NOW).is_ok());
-
-    // Replayed into a new session (another nonce).
-    let fresh = shop.challenge(&mut seeded(50));
-    assert_eq!(
-        shop.verify(&s.assertion, &fresh, NOW),
-        Err(Error::NonceMismatch)
-    );
-
-    // Expired.
-    assert_eq!(
-        shop.verify(&s.assertion, &s.nonce, EXPIRY),
-        Err(Error::Expired)
-    );
-
-    // Re-targeted: the holder blinded the forum's service id but presents it to the shop.
-    let t = flow_a_session(&evaluator, b"alice", b"forum.example", 2).unwrap();
-    assert_eq!(
-        shop.verify(&t.assertion, &t.nonce, NOW),
-        Err(Error::ServiceMismatch)
-    );
-
-    // Forged: signed by a key other than the published one.
-    let mut forged = s.assertion.clone();
-    let message_key = SigningKey::from_bytes(&[42u8; 32]);
-    forged.signature = message_key.sign(b"anything");
-    assert_eq!(
-        shop.verify(&forged, &s.nonce, NOW),
-        Err(Error::BadSignature)
-    );
-
-    // An evaluator of another (unpublished) root signs a valid-looking evaluation: the
-    // holder refuses it already; if forwarded anyway, the RP sees a bad signature.
-    let rogue = flow_a::Evaluator::new(keys(77, 1));
-    assert_eq!(
-        flow_a_session(&rogue, b"alice", b"shop.example", 3).err(),
-        Some(Error::VerifyError)
-    );
-
-    // Unknown epoch.
-    let mut later = s.assertion.clone();
-    later.epoch = 9;
-    assert_eq!(shop.verify(&later, &s.nonce, NOW), Err(Error::UnknownEpoch));
-}
-
-#[test]
-fn flow_a_any_tampered_byte_is_rejected() {
-    let evaluator = flow_a::Evaluator::new(keys(1, 1));
-    let shop = rp(b"shop.example");
-    let s = flow_a_session(&evaluator, b"alice", b"shop.example", 7).unwrap();
-    let bytes = s.assertion.to_bytes();
-    for i in 0..bytes.len() {
-        for bit in [0x01u8, 0x80] {
-            let mut t = bytes;
-            t[i] ^= bit;
-            let verdict = Assertion::from_bytes(&t).and_then(|a| shop.verify(&a, &s.nonce, NOW));
-            assert!(verdict.is_err(), "byte {i} bit {bit:#x} accepted");
-        }
-    }
-}
-
-#[test]
-fn flow_a_holder_rejects_tagging() {
-    // Published key set has root 1; a tagging evaluator uses root 2 for this subject.
-    let tagger = flow_a::Evaluator::new(keys(2, 1));
-    assert_eq!(
-        flow_a_session(&tagger, b"alice", b"shop.example", 1).err(),
-        Some(Error::VerifyError)
-    );
-    // Evaluating under another subject's tweak is also caught by the holder.
-    let honest_keys = flow_a::Evaluator::new(keys(1, 1));
-    let mut rng = seeded(3);
-    let holder = flow_a::Holder::new(published(), b"alice").unwrap();
-    let nonce = Nonce::generate(&mut rng);
-    let (state, request) = holder.request(b"shop.example", &nonce, &mut rng).unwrap();
-    let evaluation = honest_keys
-        .evaluate(b"mallory", &request, EXPIRY, &mut rng)
+fn flow_a_pending_challenge_and_holder_state_survive_a_restart() {
+    let evaluator = attested_evaluator(1, 2);
+    let mut rng = seeded(5);
+    let shop = rp("https://shop.example");
+    let (pending, challenge) = shop.challenge(&mut rng);
+    let saved_challenge = pending.to_bytes();
+    let holder = blindnym::pseudonym::attested::Holder::new(published(), subject("alice")).unwrap();
+    let (state, request) = holder
+        .request(
+            &service("https://shop.example"),
+            &challenge,
+            &channel(2),
+            &mut rng,
+        )
         .unwrap();
+    let state =
+        blindnym::pseudonym::attested::HolderState::from_bytes(state.to_bytes().as_ref()).unwrap();
+    let evaluation = evaluator
+        .evaluate(&subject("alice"), &request, NOW, &mut rng)
+        .unwrap();
+    let assertion = holder.finish(state, &evaluation, NOW).unwrap();
+    let pending = PendingChallenge::from_bytes(&saved_challenge).unwrap();
+    assert!(
+        shop.verify(
+            pending,
+            &assertion,
+            &channel(2),
+            NOW,
+            &MemoryNonceStore::new()
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn flow_a_previous_epoch_is_accepted_only_during_its_transition() {
+    let old = attested_evaluator(1, 1);
+    let s = flow_a_session(&old, "alice", "https://shop.example", &channel(1), 1).unwrap();
+    assert!(verify_at("https://shop.example", s, &channel(1), NOW).is_ok());
+    let late = EPOCH_2_START + blindnym::pseudonym::key_set::TRANSITION_WINDOW_S;
+    let s = flow_a_session(&old, "alice", "https://shop.example", &channel(1), 2).unwrap();
     assert_eq!(
-        holder.finish(state, &evaluation).err(),
-        Some(Error::VerifyError)
+        verify_at("https://shop.example", s, &channel(1), late).map(drop),
+        Err(Error::StaleEpoch { epoch: 1 })
     );
 }
 
 // ---------------------------------------------------------------- flow B
 
+fn bulk_evaluator(
+    byte: u8,
+    epoch: u32,
+    caller: &CallerId,
+    domain: &[u8],
+    quota: u64,
+) -> bulk::Evaluator {
+    bulk::Evaluator::new(
+        keys(byte, epoch).bulk(),
+        Grants::new().allow(caller, domain),
+        MemoryQuota::new(quota),
+        EvaluationBudget::default(),
+    )
+}
+
 fn flow_b_run(
-    evaluator: &flow_b::Evaluator,
+    evaluator: &bulk::Evaluator,
+    caller: &CallerId,
     domain: &[u8],
     ids: &[&str],
     seed: u8,
 ) -> blindnym::Result<Vec<blindnym::Pseudonym>> {
     let mut rng = seeded(seed);
-    let holder = flow_b::DataHolder::new(published(), domain)?;
-    let batch = holder.blind_batch(ids, &mut rng)?;
-    let response = evaluator.evaluate_batch(domain, batch.blinded(), &mut rng)?;
-    let response = flow_b::BatchResponse::from_bytes(&response.to_bytes()?)?;
-    holder.finalize_batch(&batch, &response)
+    let holder = bulk::DataHolder::new(published(), domain)?;
+    let (batch, request) = holder.blind_batch(ids, &mut rng)?;
+    let batch = BlindBatch::from_bytes(&batch.to_bytes())?;
+    let request = BatchRequest::from_bytes(&request.to_bytes())?;
+    let response = evaluator.evaluate_batch(caller, &request, &mut rng)?;
+    let response = BatchResponse::from_bytes(&response.to_bytes()?)?;
+    holder.finalize_batch(&batch, &response, NOW)
 }
 
 #[test]
-fn flow_b_stable_and_domain_separated() {
-    let evaluator = flow_b::Evaluator::new(keys(1, 1));
-    let ids = ["110101199003070000", "110101199003070011", "alice"];
-    let health = flow_b_run(&evaluator, b"health", &ids, 1).unwrap();
-    let again = flow_b_run(&evaluator, b"health", &ids[1..], 2).unwrap();
-    let tax = flow_b_run(&evaluator, b"tax", &ids, 3).unwrap();
-    assert_eq!(health.len(), 3);
-    assert_eq!(&health[1..], &again[..]);
-    assert_ne!(health[0], health[1]);
-    for (h, t) in health.iter().zip(&tax) {
-        assert_ne!(h, t);
-    }
-}
-
-#[test]
-fn flow_b_rejects_wrong_key_and_wrong_domain() {
-    let rogue = flow_b::Evaluator::new(keys(5, 1));
-    assert_eq!(
-        flow_b_run(&rogue, b"health", &["a", "b"], 1),
-        Err(Error::VerifyError)
-    );
-
-    let evaluator = flow_b::Evaluator::new(keys(1, 1));
-    let mut rng = seeded(9);
-    let holder = flow_b::DataHolder::new(published(), b"health").unwrap();
-    let batch = holder.blind_batch(&["a", "b"], &mut rng).unwrap();
-    let response = evaluator
-        .evaluate_batch(b"tax", batch.blinded(), &mut rng)
-        .unwrap();
-    assert_eq!(
-        holder.finalize_batch(&batch, &response),
-        Err(Error::VerifyError)
-    );
-    let empty: [&str; 0] = [];
-    assert_eq!(
-        holder.blind_batch(&empty, &mut rng).err(),
-        Some(Error::BatchSize)
-    );
-}
-
-#[test]
-fn holder_states_never_print_secrets() {
-    let mut rng = seeded(1);
-    let holder = flow_h::Holder::new(published());
-    let (state, _) = holder
-        .blind(b"SECRET-CREDENTIAL", b"svc", &mut rng)
-        .unwrap();
-    assert!(!format!("{state:?}").contains("SECRET"));
-    let data = flow_b::DataHolder::new(published(), b"d").unwrap();
-    let batch = data.blind_batch(&["SECRET-ID"], &mut rng).unwrap();
-    assert!(!format!("{batch:?}").contains("SECRET"));
-    let seed = root(0xab);
-    assert!(!format!("{seed:?}").to_lowercase().contains("abab"));
-}
-
-#[test]
-fn flow_b_batch_equals_direct_evaluation() {
-    let evaluator = flow_b::Evaluator::new(keys(1, 1));
-    let holder = flow_b::DataHolder::new(published(), b"census").unwrap();
-    let identities = [&b"110101199003070000"[..], b"440301198512120022", b""];
-    let mut rng = seeded(9);
-    let batch = holder.blind_batch(&identities, &mut rng).unwrap();
-    let response = evaluator
-        .evaluate_batch(b"census", batch.blinded(), &mut rng)
-        .unwrap();
-    let pseudonyms = holder.finalize_batch(&batch, &response).unwrap();
-    for (identity, pseudonym) in identities.iter().zip(&pseudonyms) {
+fn flow_b_matches_direct_evaluation_and_separates_domains() {
+    let census = CallerId::new(b"census office");
+    let ids = [
+        "110101199003070000",
+        "110101199003070011",
+        "440301198512120022",
+    ];
+    let evaluator = bulk_evaluator(1, 2, &census, b"census", 100);
+    let pseudonyms = flow_b_run(&evaluator, &census, b"census", &ids, 1).unwrap();
+    for (id, p) in ids.iter().zip(&pseudonyms) {
         assert_eq!(
-            &evaluator.evaluate_direct(b"census", identity).unwrap(),
-            pseudonym
+            &evaluator.evaluate_direct(b"census", id.as_bytes()).unwrap(),
+            p
         );
         assert_ne!(
-            &evaluator.evaluate_direct(b"tax", identity).unwrap(),
-            pseudonym
+            &evaluator.evaluate_direct(b"tax", id.as_bytes()).unwrap(),
+            p
         );
     }
+    assert_ne!(pseudonyms[0], pseudonyms[1]);
+}
+
+#[test]
+fn flow_b_refuses_empty_and_oversized_batches_before_any_work() {
+    let holder = bulk::DataHolder::new(published(), b"census").unwrap();
+    let empty: [&str; 0] = [];
+    assert_eq!(
+        holder.blind_batch(&empty, &mut seeded(1)).map(drop),
+        Err(Error::BatchSize)
+    );
+    let too_many = vec!["x"; blindnym::MAX_BATCH + 1];
+    assert_eq!(
+        holder.blind_batch(&too_many, &mut seeded(1)).map(drop),
+        Err(Error::BatchSize)
+    );
+}
+
+#[test]
+fn migration_still_works_after_the_transition_window() {
+    use blindnym::pseudonym::attested;
+    let late = EPOCH_2_START + blindnym::pseudonym::key_set::TRANSITION_WINDOW_S + 86_400;
+    // Flow A: one assertion, both epochs, a week after the switch.
+    let mut rng = seeded(8);
+    let shop = rp("https://shop.example");
+    let (pending, challenge) = shop.challenge(&mut rng);
+    let holder = attested::Holder::new(published(), subject("alice")).unwrap();
+    let (state, request) = holder
+        .request(
+            &service("https://shop.example"),
+            &challenge,
+            &channel(1),
+            &mut rng,
+        )
+        .unwrap();
+    let evaluation = attested_evaluator(1, 2)
+        .evaluate_migration(
+            &attested_evaluator(1, 1),
+            &subject("alice"),
+            &request,
+            late,
+            &mut rng,
+        )
+        .unwrap();
+    let assertion = holder.finish_migration(state, &evaluation, late).unwrap();
+    let (old, new) = shop
+        .verify_migration(
+            pending,
+            &assertion,
+            &channel(1),
+            late,
+            &MemoryNonceStore::new(),
+        )
+        .unwrap();
+    assert_ne!(old, new);
+
+    // Flow H: the holder asks the previous epoch's evaluator itself.
+    let holder =
+        holder_derived::Holder::new(published(), MasterCredential::from_bytes(&[7; 32]).unwrap());
+    let (state, request) = holder
+        .blind(&service("https://shop.example"), &mut rng)
+        .unwrap();
+    let response = flow_h_evaluator(1, 1).evaluate(&request, &mut rng).unwrap();
+    let old_key = holder.finalize_previous(state, &response, late).unwrap();
+    assert_eq!(old_key.epoch(), 1);
+    let (state, request) = holder
+        .blind(&service("https://shop.example"), &mut rng)
+        .unwrap();
+    let response = flow_h_evaluator(1, 1).evaluate(&request, &mut rng).unwrap();
+    assert_eq!(
+        holder.finalize(state, &response, late).map(drop),
+        Err(Error::StaleEpoch { epoch: 1 })
+    );
 }

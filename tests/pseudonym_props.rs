@@ -1,8 +1,14 @@
 //! Property tests of the pseudonym layer's encodings (spec/04-keys.md §4.5, spec/08-encodings.md).
 
 use blindnym::Pseudonym;
-use blindnym::pseudonym::flow_a::{Assertion, Evaluation, Request};
-use blindnym::pseudonym::{EvaluatorKeys, PublishedKeys, RootSeed, flow_b, flow_h};
+use blindnym::pseudonym::attested::{
+    Assertion, Evaluation, MigrationAssertion, MigrationEvaluation, Request,
+};
+use blindnym::pseudonym::bulk::{BatchRequest, BatchResponse, BlindBatch};
+use blindnym::pseudonym::holder_derived::{self, LoginProof};
+use blindnym::pseudonym::{
+    KeyRatchet, KeySet, KeySetSigner, KeySetVerifier, RootSeed, SignedKeySet,
+};
 use proptest::prelude::*;
 
 const ALPHABET: &str = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
@@ -38,13 +44,20 @@ proptest! {
 
     #[test]
     fn decoders_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
-        let _ = PublishedKeys::from_bytes(&bytes);
+        let _ = SignedKeySet::from_bytes(&bytes);
         let _ = Assertion::from_bytes(&bytes);
+        let _ = MigrationAssertion::from_bytes(&bytes);
         let _ = Evaluation::from_bytes(&bytes);
+        let _ = MigrationEvaluation::from_bytes(&bytes);
         let _ = Request::from_bytes(&bytes);
-        let _ = flow_h::Request::from_bytes(&bytes);
-        let _ = flow_h::Response::from_bytes(&bytes);
-        let _ = flow_b::BatchResponse::from_bytes(&bytes);
+        let _ = holder_derived::Request::from_bytes(&bytes);
+        let _ = holder_derived::Response::from_bytes(&bytes);
+        let _ = holder_derived::HolderState::from_bytes(&bytes);
+        let _ = LoginProof::from_bytes(&bytes);
+        let _ = BatchRequest::from_bytes(&bytes);
+        let _ = BatchResponse::from_bytes(&bytes);
+        let _ = BlindBatch::from_bytes(&bytes);
+        let _ = KeyRatchet::from_bytes(&bytes);
         let _ = Pseudonym::from_bytes(&bytes);
     }
 }
@@ -53,26 +66,30 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
 
     #[test]
-    fn published_key_set_roundtrip(
+    fn signed_key_set_roundtrip(
         seed in any::<[u8; 32]>(),
         realm in prop::collection::vec(any::<u8>(), 0..40),
-        epochs in prop::collection::btree_set(any::<u32>(), 1..4),
+        sequence in any::<u64>(),
+        epochs in prop::collection::btree_set(1u32..50, 1..4),
     ) {
-        let root = RootSeed::from_bytes(&seed).unwrap();
-        let epochs: Vec<u32> = epochs.into_iter().collect();
-        let set = PublishedKeys::derive(&root, &realm, &epochs).unwrap();
-        let bytes = set.to_bytes();
-        prop_assert_eq!(PublishedKeys::from_bytes(&bytes), Ok(set.clone()));
-        for &e in &epochs {
-            prop_assert_eq!(
-                set.get(e).unwrap(),
-                &EvaluatorKeys::derive(&root, &realm, e).unwrap().public()
-            );
-        }
-        // Any single flipped byte is rejected or changes the parsed set.
+        let ratchet = KeyRatchet::new(&RootSeed::from_bytes(&seed).unwrap(), &realm, 1).unwrap();
+        let entries: Vec<_> = epochs
+            .iter()
+            .map(|&e| ratchet.keys_for(e).unwrap().public(u64::from(e) * 1000))
+            .collect();
+        let signer = KeySetSigner::from_bytes(&seed).unwrap();
+        let signed = signer.sign(KeySet::new(&realm, sequence, 0, u64::MAX, entries.clone()).unwrap());
+        let bytes = signed.to_bytes();
+        prop_assert_eq!(SignedKeySet::from_bytes(&bytes), Ok(signed.clone()));
+        let verified = KeySetVerifier::new(signer.verifying_key(), &realm).accept(&signed, 0).unwrap();
+        prop_assert_eq!(verified.set().epochs(), entries.as_slice());
+        // Any single flipped byte is rejected, by the decoder or by the signature check.
         let i = bytes.len() / 2;
         let mut flipped = bytes.clone();
         flipped[i] ^= 0x40;
-        prop_assert_ne!(PublishedKeys::from_bytes(&flipped), Ok(set));
+        if let Ok(tampered) = SignedKeySet::from_bytes(&flipped) {
+            let mut verifier = KeySetVerifier::new(signer.verifying_key(), &realm);
+            prop_assert!(verifier.accept(&tampered, 0).is_err());
+        }
     }
 }

@@ -1,24 +1,58 @@
 //! The pseudonym layer's own known-answer vectors (spec/11-vectors.md): the committed files
-//! equal a fresh generation, every vector regenerates from its own inputs, and changing one
-//! byte of any field makes the check fail.
+//! equal a fresh generation, every vector regenerates from its own inputs, changing one
+//! byte of any field makes the check fail, and every negative vector is refused with exactly
+//! its recorded error.
+//!
+//! `BLINDNYM_WRITE_VECTORS=1 cargo test --test pseudonym_vectors` rewrites `spec/vectors/`
+//! from the generator in `tests/kat/` before comparing.
 
-#[path = "../examples/kat/mod.rs"]
 mod kat;
+
+use std::path::PathBuf;
 
 use serde_json::Value;
 
+fn path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("spec/vectors")
+        .join(name)
+}
+
 fn committed(name: &str) -> Value {
-    let path = format!("{}/spec/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).expect("vector file");
-    serde_json::from_str(&text).expect("vector JSON")
+    let path = path(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Writes `content` as pretty JSON with a trailing newline when `BLINDNYM_WRITE_VECTORS` is
+/// set. The file is replaced atomically (written beside it, then renamed), so the other
+/// tests, which read the files concurrently, never see half of one.
+fn write_if_asked(name: &str, content: &Value) {
+    if std::env::var_os("BLINDNYM_WRITE_VECTORS").is_none() {
+        return;
+    }
+    let path = path(name);
+    let temporary = path.with_extension("json.tmp");
+    let text = serde_json::to_string_pretty(content).expect("serialize vectors") + "\n";
+    std::fs::write(&temporary, text).expect("write vector file");
+    std::fs::rename(&temporary, &path).expect("replace vector file");
 }
 
 #[test]
 fn committed_vectors_match_generator() {
     for file in kat::FILES {
         let fresh = kat::generate_file(file).unwrap();
+        write_if_asked(file.name, &fresh);
         assert_eq!(committed(file.name), fresh, "{} is stale", file.name);
     }
+    let fresh = kat::generate_negative().unwrap();
+    write_if_asked(kat::NEGATIVE, &fresh);
+    assert_eq!(
+        committed(kat::NEGATIVE),
+        fresh,
+        "{} is stale",
+        kat::NEGATIVE
+    );
 }
 
 #[test]
@@ -28,19 +62,35 @@ fn committed_vectors_check() {
     }
 }
 
+#[test]
+fn negative_vectors_are_refused_with_their_error() {
+    let content = committed(kat::NEGATIVE);
+    let cases = content["vectors"].as_array().expect("vectors array");
+    assert!(!cases.is_empty());
+    for case in cases {
+        kat::check_negative(case).unwrap();
+    }
+    // The check notices a wrong expectation.
+    let mut wrong = cases[0].clone();
+    wrong["error"] = Value::String("Malformed".into());
+    assert!(kat::check_negative(&wrong).is_err());
+}
+
 /// One-byte changes of a leaf: for hex strings the last decoded byte, for other strings the
 /// first character, for numbers the low bit.
 fn mutations(leaf: &Value) -> Vec<Value> {
     match leaf {
         Value::String(s) if !s.is_empty() && s.len() % 2 == 0 && hex::decode(s).is_ok() => {
-            let bytes = hex::decode(s).expect("hex field");
-            let mut b = bytes.clone();
+            let mut b = hex::decode(s).expect("hex field");
             *b.last_mut().expect("non-empty field") ^= 0x01;
             vec![Value::String(hex::encode(b))]
         }
         Value::String(s) => {
             let mut c: Vec<char> = s.chars().collect();
-            c[0] = if c[0] == 'x' { 'y' } else { 'x' };
+            match c.first_mut() {
+                Some(first) => *first = if *first == 'x' { 'y' } else { 'x' },
+                None => c.push('x'),
+            }
             vec![Value::String(c.into_iter().collect())]
         }
         Value::Number(n) => vec![Value::from(n.as_u64().expect("an unsigned number") ^ 1)],

@@ -4,11 +4,14 @@
 
 mod common;
 
+use blindnym::hazmat::{
+    decode_scalar, poprf_blind_evaluate_with_nonce, voprf_blind_evaluate_with_nonce,
+};
 use blindnym::{
     BlindedElement, EvaluatedElement, KeyPair, Mode, OprfClient, OprfServer, PoprfClient,
     PoprfServer, Proof, PublicKey, SecretKey, VoprfClient, VoprfServer,
 };
-use common::{ReplayRng, hex_field, hex_list, load};
+use common::{ReplayRng, hex_field, hex_list, load, seeded};
 use serde_json::Value;
 
 fn mode_vectors(mode: &str) -> Value {
@@ -156,11 +159,16 @@ fn voprf_vectors() {
             hex_list(&v["BlindedElement"])
         );
 
-        let mut rng = ReplayRng::new([hex_field(v, "ProofRandomScalar")]);
-        let (evaluated, proof) = server
-            .blind_evaluate_batch(&blinded, &mut rng)
-            .expect("eval");
-        assert!(rng.is_empty());
+        // The RFC's proof nonce, through the hazmat path; the normal path hedges its nonce.
+        let r = decode_scalar(&hex_field(v, "ProofRandomScalar")).expect("scalar");
+        let (evaluated, proof) =
+            voprf_blind_evaluate_with_nonce(&server, &blinded, &r).expect("eval");
+        let (hedged_evaluated, hedged_proof) = server
+            .blind_evaluate_batch(&blinded, &mut seeded(1))
+            .expect("hedged eval");
+        assert_eq!(hedged_evaluated, evaluated);
+        assert_ne!(hedged_proof, proof);
+        assert!(client.verify(&blinded, &evaluated, &hedged_proof).is_ok());
         assert_eq!(
             as_bytes(&evaluated, |e| e.to_bytes()),
             hex_list(&v["EvaluationElement"])
@@ -192,11 +200,10 @@ fn voprf_vectors() {
         assert_eq!(as_bytes(&outputs, |o| *o.as_bytes()), expected);
 
         if inputs.len() == 1 {
-            let mut rng = ReplayRng::new([hex_field(v, "ProofRandomScalar")]);
             let (e, p) = server
-                .blind_evaluate(&blinded[0], &mut rng)
+                .blind_evaluate(&blinded[0], &mut seeded(2))
                 .expect("eval one");
-            assert_eq!((e, p), (evaluated[0], proof));
+            assert_eq!(e, evaluated[0]);
             let out = client
                 .finalize(&inputs[0], &blind_values[0], &e, &blinded[0], &p)
                 .expect("finalize one");
@@ -234,11 +241,19 @@ fn poprf_vectors() {
             hex_list(&v["BlindedElement"])
         );
 
-        let mut rng = ReplayRng::new([hex_field(v, "ProofRandomScalar")]);
-        let (evaluated, proof) = server
-            .blind_evaluate_batch(&blinded, &info, &mut rng)
-            .expect("eval");
-        assert!(rng.is_empty());
+        let r = decode_scalar(&hex_field(v, "ProofRandomScalar")).expect("scalar");
+        let (evaluated, proof) =
+            poprf_blind_evaluate_with_nonce(&server, &blinded, &info, &r).expect("eval");
+        let (hedged_evaluated, hedged_proof) = server
+            .blind_evaluate_batch(&blinded, &info, &mut seeded(1))
+            .expect("hedged eval");
+        assert_eq!(hedged_evaluated, evaluated);
+        assert_ne!(hedged_proof, proof);
+        assert!(
+            client
+                .verify(&info, &blinded, &evaluated, &hedged_proof)
+                .is_ok()
+        );
         assert_eq!(
             as_bytes(&evaluated, |e| e.to_bytes()),
             hex_list(&v["EvaluationElement"])
@@ -265,11 +280,10 @@ fn poprf_vectors() {
         assert_eq!(as_bytes(&outputs, |o| *o.as_bytes()), expected);
 
         if inputs.len() == 1 {
-            let mut rng = ReplayRng::new([hex_field(v, "ProofRandomScalar")]);
             let (e, p) = server
-                .blind_evaluate(&blinded[0], &info, &mut rng)
+                .blind_evaluate(&blinded[0], &info, &mut seeded(2))
                 .expect("eval one");
-            assert_eq!((e, p), (evaluated[0], proof));
+            assert_eq!(e, evaluated[0]);
             let out = client
                 .finalize(&inputs[0], &info, &blind_values[0], &e, &blinded[0], &p)
                 .expect("finalize one");

@@ -9,7 +9,42 @@
 
 pub mod floor;
 
+use curve25519_dalek::scalar::Scalar;
+
+use crate::error::Result;
+use crate::messages::{BlindedElement, EvaluatedElement, Proof};
+use crate::poprf::PoprfServer;
+use crate::voprf::VoprfServer;
+
 pub use crate::finalize::finalize_hash;
 pub use crate::group::{decode_element, decode_scalar, hash_to_group, random_scalar};
 pub use crate::poprf::tweaked_public_key;
 pub use crate::xmd::expand_message_xmd;
+
+/// `BlindEvaluate` (RFC 9497 §3.3.2) with the proof nonce `r` given instead of the hedged
+/// nonce [`VoprfServer::blind_evaluate_batch`] draws: for RFC 9497's test vectors, whose
+/// proofs use a fixed `ProofRandomScalar`. Never call it with a nonce used before: two
+/// proofs with one `r` reveal the key.
+///
+/// # Errors
+/// As [`VoprfServer::blind_evaluate_batch`].
+pub fn voprf_blind_evaluate_with_nonce(
+    server: &VoprfServer,
+    blinded: &[BlindedElement],
+    r: &Scalar,
+) -> Result<(Vec<EvaluatedElement>, Proof)> {
+    server.blind_evaluate_with_nonce(blinded, r)
+}
+
+/// The POPRF twin of [`voprf_blind_evaluate_with_nonce`] (RFC 9497 §3.3.3).
+///
+/// # Errors
+/// As [`PoprfServer::blind_evaluate_batch`].
+pub fn poprf_blind_evaluate_with_nonce(
+    server: &PoprfServer,
+    blinded: &[BlindedElement],
+    info: &[u8],
+    r: &Scalar,
+) -> Result<(Vec<EvaluatedElement>, Proof)> {
+    server.blind_evaluate_with_nonce(blinded, info, r)
+}

@@ -29,7 +29,8 @@ pub const TEXT_LEN: usize = TEXT_PREFIX.len() + PAYLOAD_CHARS + HASH_CHARS + 1;
 /// A pairwise pseudonym: 32 bytes, stable for one (subject, service) or (identity, domain).
 ///
 /// Equality runs in constant time. The text form (`Display`/`FromStr`) is
-/// `bn1-` + 52 payload characters + 5 checksum characters (`spec/08-encodings.md` §8.4).
+/// `bn1-` + 52 payload characters + 4 blake3 checksum characters + 1 parity character
+/// (`spec/08-encodings.md` §8.4).
 #[derive(Clone, Copy)]
 pub struct Pseudonym([u8; PSEUDONYM_LEN]);
 

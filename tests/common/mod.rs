@@ -80,52 +80,119 @@ pub fn hex_field(v: &serde_json::Value, key: &str) -> Vec<u8> {
 
 // ------------------------------------------------------------ pseudonym-layer fixtures
 
-use blindnym::pseudonym::flow_a::{self, Assertion, Nonce};
-use blindnym::pseudonym::{EvaluatorKeys, PublishedKeys, RootSeed};
+use blindnym::pseudonym::attested::{self, Assertion};
+use blindnym::pseudonym::{
+    ChannelBinding, EpochKeys, EvaluationBudget, KeyRatchet, KeySet, KeySetSigner, KeySetVerifier,
+    MemoryNonceStore, PendingChallenge, RootSeed, ServiceId, SignedKeySet, SubjectId,
+    VerifiedKeySet,
+};
 
 pub const REALM: &[u8] = b"test realm";
+/// The tests' clock: epoch 2 began an hour ago, so epoch 1 is in its transition window.
 pub const NOW: u64 = 1_700_000_000;
-pub const EXPIRY: u64 = NOW + 300;
+pub const EPOCH_1_START: u64 = NOW - 30 * 86_400;
+pub const EPOCH_2_START: u64 = NOW - 3_600;
+/// The key set's validity window.
+pub const SET_NOT_AFTER: u64 = NOW + 30 * 86_400;
 
 pub fn root(byte: u8) -> RootSeed {
     RootSeed::from_bytes(&[byte; 32]).expect("a 32-byte seed")
 }
 
-pub fn keys(byte: u8, epoch: u32) -> EvaluatorKeys {
-    EvaluatorKeys::derive(&root(byte), REALM, epoch).expect("derive keys")
+/// The keys of `epoch` from the ratchet started at epoch 1 with root `byte`.
+pub fn keys(byte: u8, epoch: u32) -> EpochKeys {
+    KeyRatchet::new(&root(byte), REALM, 1)
+        .and_then(|r| r.keys_for(epoch))
+        .expect("derive keys")
 }
 
-/// The key set every fixture's holder and relying party trust: root 1, epochs 1 and 2.
-pub fn published() -> PublishedKeys {
-    PublishedKeys::derive(&root(1), REALM, &[1, 2]).expect("derive key set")
+/// The long-term key that signs the fixtures' key sets.
+pub fn signer() -> KeySetSigner {
+    KeySetSigner::from_bytes(&[0x51; 32]).expect("signer")
 }
 
-pub fn rp(service: &[u8]) -> flow_a::RelyingParty {
-    flow_a::RelyingParty::new(published(), service).expect("relying party")
+/// The signed key set every fixture trusts: root 1, epochs 1 and 2, sequence 1.
+pub fn signed_set() -> SignedKeySet {
+    let epochs = vec![
+        keys(1, 1).public(EPOCH_1_START),
+        keys(1, 2).public(EPOCH_2_START),
+    ];
+    signer().sign(KeySet::new(REALM, 1, EPOCH_1_START, SET_NOT_AFTER, epochs).expect("set"))
 }
 
+/// [`signed_set`], verified at [`NOW`].
+pub fn published() -> VerifiedKeySet {
+    KeySetVerifier::new(signer().verifying_key(), REALM)
+        .accept(&signed_set(), NOW)
+        .expect("verified key set")
+}
+
+pub fn service(origin: &str) -> ServiceId {
+    ServiceId::from_origin(origin).expect("canonical service id")
+}
+
+pub fn subject(id: &str) -> SubjectId {
+    SubjectId::new(id).expect("canonical subject id")
+}
+
+pub fn channel(byte: u8) -> ChannelBinding {
+    ChannelBinding::new([byte; 32])
+}
+
+pub fn attested_evaluator(byte: u8, epoch: u32) -> attested::Evaluator {
+    attested::Evaluator::new(keys(byte, epoch).attested(), EvaluationBudget::default())
+}
+
+pub fn rp(origin: &str) -> attested::RelyingParty {
+    attested::RelyingParty::new(published(), service(origin)).expect("relying party")
+}
+
+/// One flow A login: the relying party at `rp_origin` challenges; the holder, whose channel
+/// is authenticated as `holder_origin` with binding `holder_channel`, asks `evaluator`;
+/// every message crosses the wire as bytes.
 pub struct Session {
+    pub pending: PendingChallenge,
     pub assertion: Assertion,
-    pub nonce: Nonce,
 }
 
-/// Runs flow A for `subject` while the holder blinds `holder_service`; every message
-/// crosses the wire as bytes.
 pub fn flow_a_session(
-    evaluator: &flow_a::Evaluator,
-    subject: &[u8],
-    holder_service: &[u8],
+    evaluator: &attested::Evaluator,
+    who: &str,
+    holder_origin: &str,
+    holder_channel: &ChannelBinding,
     seed: u8,
 ) -> blindnym::Result<Session> {
     let mut rng = seeded(seed);
-    let nonce = Nonce::generate(&mut rng);
-    let holder = flow_a::Holder::new(published(), subject)?;
-    let (state, request) = holder.request(holder_service, &nonce, &mut rng)?;
-    let request = flow_a::Request::from_bytes(&request.to_bytes())?;
-    // The evaluator gets the subject it authenticated, B and H(nonce) — no service id.
-    let evaluation = evaluator.evaluate(subject, &request, EXPIRY, &mut rng)?;
-    let evaluation = flow_a::Evaluation::from_bytes(&evaluation.to_bytes())?;
-    let assertion = holder.finish(state, &evaluation)?;
+    let (pending, challenge) = rp(holder_origin).challenge(&mut rng);
+    let holder = attested::Holder::new(published(), subject(who))?;
+    let (state, request) = holder.request(
+        &service(holder_origin),
+        &challenge,
+        holder_channel,
+        &mut rng,
+    )?;
+    let request = attested::Request::from_bytes(&request.to_bytes())?;
+    // The evaluator gets the subject it authenticated, B and the session hash: no service id.
+    let evaluation = evaluator.evaluate(&subject(who), &request, NOW, &mut rng)?;
+    let evaluation = attested::Evaluation::from_bytes(&evaluation.to_bytes())?;
+    let assertion = holder.finish(state, &evaluation, NOW)?;
     let assertion = Assertion::from_bytes(&assertion.to_bytes())?;
-    Ok(Session { assertion, nonce })
+    Ok(Session { pending, assertion })
+}
+
+/// Verifies a session's assertion at the relying party `origin` over `channel`, with a
+/// fresh nonce store.
+pub fn verify_at(
+    origin: &str,
+    session: Session,
+    channel: &ChannelBinding,
+    now: u64,
+) -> blindnym::Result<blindnym::Pseudonym> {
+    rp(origin).verify(
+        session.pending,
+        &session.assertion,
+        channel,
+        now,
+        &MemoryNonceStore::new(),
+    )
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use blindnym::MAX_BATCH;
+use blindnym::pseudonym::DEFAULT_EVALUATION_BUDGET;
 use clap::Parser;
 
 /// Runs a sample of a modelled nation's pairwise-pseudonym derivations and reports throughput
@@ -28,6 +29,10 @@ pub struct Args {
     /// Cores to project the nation's wall time onto.
     #[arg(long, default_value_t = 64)]
     pub cores: u32,
+    /// Evaluations each epoch key may do before the evaluator rotates to the next epoch
+    /// (the key's budget, `spec/04-keys.md` §4.3) [default: 2^40].
+    #[arg(long, default_value_t = DEFAULT_EVALUATION_BUDGET)]
+    pub epoch_budget: u64,
     /// A run of a few seconds for CI (small population, 3 s).
     #[arg(long)]
     pub smoke: bool,

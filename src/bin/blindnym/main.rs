@@ -69,7 +69,7 @@ fn run(args: &Args) -> Result<bool, Error> {
 
     let mut rng = rand::rng();
     let nation = Nation::new(population, services);
-    let flow = NationalFlow::new(&nation, &mut rng)?;
+    let mut flow = NationalFlow::new(&nation, args.epoch_budget, &mut rng)?;
     let mut cursor = Cursor::new(&nation, rng.random_range(0..population));
 
     let progress = ProgressBar::new_spinner();
@@ -90,9 +90,9 @@ fn run(args: &Args) -> Result<bool, Error> {
     let start = Instant::now();
     while one.batches == 0 || start.elapsed() < duration {
         let one_took =
-            one_pool.install(|| step(&flow, &nation, &mut cursor, batch, true, &mut one))?;
+            one_pool.install(|| step(&mut flow, &nation, &mut cursor, batch, true, &mut one))?;
         let all_took =
-            all_pool.install(|| step(&flow, &nation, &mut cursor, batch, true, &mut all))?;
+            all_pool.install(|| step(&mut flow, &nation, &mut cursor, batch, true, &mut all))?;
         progress.inc(2 * batch_count);
         pairs.push(PairSpeedups::new(&one_took, &all_took));
     }
@@ -105,7 +105,7 @@ fn run(args: &Args) -> Result<bool, Error> {
             let mut tally = Tally::default();
             let start = Instant::now();
             while tally.batches == 0 || start.elapsed() < budget {
-                all_pool.install(|| step(&flow, &nation, &mut cursor, b, false, &mut tally))?;
+                all_pool.install(|| step(&mut flow, &nation, &mut cursor, b, false, &mut tally))?;
                 progress.inc(u64::try_from(b)?);
             }
             sweep.push((b, tally.rate(Stage::Evaluate)));
@@ -124,6 +124,8 @@ fn run(args: &Args) -> Result<bool, Error> {
         pairs,
         sweep,
         elapsed_s: started.elapsed().as_secs_f64(),
+        epoch_budget: args.epoch_budget,
+        epochs_used: flow.epochs_used(),
     });
     let table = table::render(&report);
     match args.json.as_deref() {

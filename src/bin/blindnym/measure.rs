@@ -5,8 +5,8 @@ use std::ops::{Index, IndexMut};
 use std::time::{Duration, Instant};
 
 use blindnym::hazmat::floor::{Floor, Stage};
-use blindnym::pseudonym::flow_b::{self, BatchResponse};
-use blindnym::{ELEMENT_LEN, EvaluatedElement, Mode};
+use blindnym::pseudonym::bulk::{self, BatchResponse};
+use blindnym::{BlindedElement, ELEMENT_LEN, EvaluatedElement, Mode};
 use rand::RngExt as _;
 use serde::{Serialize, Serializer};
 
@@ -123,7 +123,7 @@ impl Tally {
 /// each stage took. With `floors`, the batch is followed by a round of the raw curve floors on
 /// its own elements (up to [`FLOOR_ELEMENTS`]), so stage and floor see the same machine load.
 pub fn step(
-    flow: &NationalFlow,
+    flow: &mut NationalFlow,
     nation: &Nation,
     cursor: &mut Cursor,
     batch: usize,
@@ -134,14 +134,17 @@ pub fn step(
     let count = u64::try_from(batch)?;
     let (subjects, domain_index) = cursor.next(nation, count);
     let domain = nation.domain(domain_index)?;
+    // The batch and the verification sample's one direct evaluation; rotation is off the clock.
+    flow.rotate_if_needed(count + 1)?;
+    let flow = &*flow;
 
     let mut took = PerStage::<Duration>::default();
     let t = Instant::now();
-    let (pending, request) = flow.blind(domain_index, &subjects, &mut rng)?;
+    let (pending, request, request_bytes) = flow.blind(domain_index, &subjects, &mut rng)?;
     took[Stage::Blind] = t.elapsed();
 
     let t = Instant::now();
-    let response = flow.evaluate(&request, domain, &mut rng)?;
+    let response = flow.evaluate(&request_bytes, &mut rng)?;
     took[Stage::Evaluate] = t.elapsed();
 
     let t = Instant::now();
@@ -157,7 +160,7 @@ pub fn step(
         let inputs = subjects
             .iter()
             .take(FLOOR_ELEMENTS)
-            .map(|s| flow_b::identity_input(s))
+            .map(|s| bulk::identity_input(s))
             .collect::<Result<Vec<_>, _>>()?;
         let evaluated: Vec<[u8; ELEMENT_LEN]> = BatchResponse::from_bytes(&response)?
             .evaluated
@@ -165,7 +168,13 @@ pub fn step(
             .take(FLOOR_ELEMENTS)
             .map(EvaluatedElement::to_bytes)
             .collect();
-        let floor = Floor::new(Mode::Poprf, &inputs, &request, &evaluated, &mut rng)?;
+        let encodings: Vec<[u8; ELEMENT_LEN]> = request
+            .blinded()
+            .iter()
+            .take(FLOOR_ELEMENTS)
+            .map(BlindedElement::to_bytes)
+            .collect();
+        let floor = Floor::new(Mode::Poprf, &inputs, &encodings, &evaluated, &mut rng)?;
         for stage in Stage::ALL {
             let t = Instant::now();
             floor.run(stage);

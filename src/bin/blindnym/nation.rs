@@ -1,9 +1,14 @@
 //! The modelled nation: a population generated from indices, streamed batch by batch, and the
-//! flow B parties that pseudonymise it (`pseudonym::flow_b`, every message crossing as bytes).
+//! flow B parties that pseudonymise it (`pseudonym::bulk`, every message crossing as bytes),
+//! with the evaluator rotating to a new epoch whenever its key's budget runs out.
 
-use blindnym::pseudonym::flow_b::{self, BatchResponse, BlindBatch};
-use blindnym::pseudonym::{EvaluatorKeys, Pseudonym, PublishedKeys, RootSeed};
-use blindnym::{BlindedElement, ELEMENT_LEN};
+use blindnym::pseudonym::bulk::{
+    self, BatchRequest, BatchResponse, BlindBatch, CallerId, Grants, MemoryQuota,
+};
+use blindnym::pseudonym::{
+    EpochPublicKeys, EvaluationBudget, KeyRatchet, KeySet, KeySetSigner, KeySetVerifier, Pseudonym,
+    RootSeed, VerifiedKeySet,
+};
 use rand::rngs::ThreadRng;
 use rayon::prelude::*;
 
@@ -11,8 +16,9 @@ use crate::Error;
 
 /// The realm of the modelled evaluator's keys.
 const REALM: &[u8] = b"blindnym runner";
-/// The epoch of the modelled evaluator's keys.
-const EPOCH: u32 = 1;
+/// The modelled clock at the first epoch, and the seconds between epochs in the model.
+const CLOCK_START: u64 = 1_800_000_000;
+const EPOCH_SPACING: u64 = 3_600;
 /// Identifiers are 18 digits: a region-like prefix and 17 digits from a bijection of the index.
 const ID_SPACE: u128 = 100_000_000_000_000_000;
 /// Multiplier coprime to 10^17, so `index ↦ index·M mod 10^17` is a bijection.
@@ -103,64 +109,151 @@ impl Cursor {
     }
 }
 
-/// One evaluator (per-epoch keys from a fresh root seed) and one data holder per domain, all
-/// trusting the evaluator's published key set.
+/// The modelled deployment: a key ratchet and a key-set signer, the current epoch's bulk
+/// evaluator serving one caller (the national data holder) for every domain, and one data
+/// holder per domain trusting the signed key set. When the evaluator's budget cannot cover
+/// the next batch, the ratchet advances and a new key set is published.
 #[derive(Debug)]
 pub struct NationalFlow {
-    /// The evaluator, holding the epoch's keys.
-    evaluator: flow_b::Evaluator,
+    /// The forward-secure ratchet (its root seed is dropped after the first epoch).
+    ratchet: KeyRatchet,
+    /// The long-term key that signs key sets.
+    signer: KeySetSigner,
+    /// What the data holders accepted last (sequence and digest).
+    verifier: KeySetVerifier,
+    /// Evaluations each epoch key may do.
+    epoch_budget: u64,
+    /// The modelled clock: the current epoch's start.
+    now: u64,
+    /// The caller every domain is granted to.
+    caller: CallerId,
+    /// The domains, for the policy of each new evaluator.
+    domains: Vec<Vec<u8>>,
+    /// The evaluator of the current epoch.
+    evaluator: bulk::Evaluator,
     /// One data holder per domain, in the nation's domain order.
-    holders: Vec<flow_b::DataHolder>,
+    holders: Vec<bulk::DataHolder>,
+    /// Epochs used so far (the first included).
+    epochs_used: u32,
+    /// The public keys of the epoch published last.
+    previous: Option<EpochPublicKeys>,
 }
 
 impl NationalFlow {
-    /// The parties for `nation`'s domains, under keys from a fresh root seed.
-    pub fn new(nation: &Nation, rng: &mut ThreadRng) -> Result<Self, Error> {
-        let root = RootSeed::generate(rng);
-        let evaluator = flow_b::Evaluator::new(EvaluatorKeys::derive(&root, REALM, EPOCH)?);
-        let published = PublishedKeys::derive(&root, REALM, &[EPOCH])?;
-        let holders = nation
+    /// The parties for `nation`'s domains, under keys from a fresh root seed, each epoch key
+    /// allowed `epoch_budget` evaluations.
+    pub fn new(nation: &Nation, epoch_budget: u64, rng: &mut ThreadRng) -> Result<Self, Error> {
+        let ratchet = KeyRatchet::new(&RootSeed::generate(rng), REALM, 1)?;
+        let signer = KeySetSigner::generate(rng);
+        let verifier = KeySetVerifier::new(signer.verifying_key(), REALM);
+        let caller = CallerId::new(b"national statistics office");
+        let mut flow = Self {
+            evaluator: Self::evaluator(&ratchet, &caller, &nation.domains, epoch_budget)?,
+            ratchet,
+            signer,
+            verifier,
+            epoch_budget,
+            now: CLOCK_START,
+            caller,
+            domains: nation.domains.clone(),
+            holders: Vec::new(),
+            epochs_used: 1,
+            previous: None,
+        };
+        flow.publish()?;
+        Ok(flow)
+    }
+
+    /// The current epoch's evaluator, granting `caller` every domain without a quota.
+    fn evaluator(
+        ratchet: &KeyRatchet,
+        caller: &CallerId,
+        domains: &[Vec<u8>],
+        budget: u64,
+    ) -> Result<bulk::Evaluator, Error> {
+        let grants = domains
+            .iter()
+            .fold(Grants::new(), |g, d| g.allow(caller, d));
+        Ok(bulk::Evaluator::new(
+            ratchet.keys()?.bulk(),
+            grants,
+            MemoryQuota::new(u64::MAX),
+            EvaluationBudget::new(budget),
+        ))
+    }
+
+    /// Signs a key set with the current epoch (after the previous one, still in its
+    /// transition window) and hands the verified set to new data holders.
+    fn publish(&mut self) -> Result<(), Error> {
+        let current = self.ratchet.keys()?.public(self.now);
+        let epochs: Vec<EpochPublicKeys> = self.previous.into_iter().chain([current]).collect();
+        let set = KeySet::new(
+            REALM,
+            u64::from(self.ratchet.epoch()),
+            CLOCK_START,
+            u64::MAX,
+            epochs,
+        )?;
+        let verified: VerifiedKeySet = self.verifier.accept(&self.signer.sign(set), self.now)?;
+        self.holders = self
             .domains
             .iter()
-            .map(|domain| flow_b::DataHolder::new(published.clone(), domain))
+            .map(|domain| bulk::DataHolder::new(verified.clone(), domain))
             .collect::<Result<_, _>>()?;
-        Ok(Self { evaluator, holders })
+        self.previous = Some(current);
+        Ok(())
+    }
+
+    /// Moves to the next epoch when the current key cannot cover `count` more evaluations.
+    pub fn rotate_if_needed(&mut self, count: u64) -> Result<(), Error> {
+        let budget = self.evaluator.budget();
+        if budget.used().saturating_add(count) <= budget.limit() {
+            return Ok(());
+        }
+        self.ratchet.advance()?;
+        self.now += EPOCH_SPACING;
+        self.evaluator = Self::evaluator(
+            &self.ratchet,
+            &self.caller,
+            &self.domains,
+            self.epoch_budget,
+        )?;
+        self.publish()?;
+        self.epochs_used += 1;
+        Ok(())
+    }
+
+    /// Epochs used so far.
+    pub fn epochs_used(&self) -> u32 {
+        self.epochs_used
     }
 
     /// The data holder of domain `index`.
-    fn holder(&self, index: usize) -> Result<&flow_b::DataHolder, Error> {
+    fn holder(&self, index: usize) -> Result<&bulk::DataHolder, Error> {
         self.holders
             .get(index)
             .ok_or_else(|| "no such data holder".into())
     }
 
-    /// Data holder: blind a batch; the request is the blinded elements' encodings.
+    /// Data holder: blind a batch; the request is what crosses the wire.
     pub fn blind(
         &self,
         domain: usize,
         subjects: &[Vec<u8>],
         rng: &mut ThreadRng,
-    ) -> Result<(BlindBatch, Vec<[u8; ELEMENT_LEN]>), Error> {
-        let batch = self.holder(domain)?.blind_batch(subjects, rng)?;
-        let request = batch
-            .blinded()
-            .iter()
-            .map(BlindedElement::to_bytes)
-            .collect();
-        Ok((batch, request))
+    ) -> Result<(BlindBatch, BatchRequest, Vec<u8>), Error> {
+        let (batch, request) = self.holder(domain)?.blind_batch(subjects, rng)?;
+        let bytes = request.to_bytes();
+        Ok((batch, request, bytes))
     }
 
-    /// Evaluator: decode the request, evaluate under the domain with one batched proof, encode.
-    pub fn evaluate(
-        &self,
-        request: &[[u8; ELEMENT_LEN]],
-        domain: &[u8],
-        rng: &mut ThreadRng,
-    ) -> Result<Vec<u8>, Error> {
-        let blinded = BlindedElement::from_bytes_batch(request)?;
+    /// Evaluator: decode the request, check the caller, evaluate under the domain with one
+    /// batched proof, encode.
+    pub fn evaluate(&self, request: &[u8], rng: &mut ThreadRng) -> Result<Vec<u8>, Error> {
+        let request = BatchRequest::from_bytes(request)?;
         Ok(self
             .evaluator
-            .evaluate_batch(domain, &blinded, rng)?
+            .evaluate_batch(&self.caller, &request, rng)?
             .to_bytes()?)
     }
 
@@ -172,7 +265,9 @@ impl NationalFlow {
         response: &[u8],
     ) -> Result<Vec<Pseudonym>, Error> {
         let response = BatchResponse::from_bytes(response)?;
-        Ok(self.holder(domain)?.finalize_batch(batch, &response)?)
+        Ok(self
+            .holder(domain)?
+            .finalize_batch(batch, &response, self.now)?)
     }
 
     /// The evaluator's non-blind evaluation, for the verification sample.

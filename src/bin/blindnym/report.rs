@@ -32,6 +32,10 @@ pub struct Measurements {
     pub sweep: Vec<(usize, f64)>,
     /// Wall seconds of the whole run.
     pub elapsed_s: f64,
+    /// Evaluations each epoch key may do.
+    pub epoch_budget: u64,
+    /// Epochs the run went through.
+    pub epochs_used: u32,
 }
 
 /// A value on the one-thread pool and on the all-thread pool.
@@ -180,6 +184,20 @@ pub struct Report {
     pub pairs: usize,
     /// Evaluate's all-thread throughput by batch size (with `--chart`).
     pub batch_sweep_evaluate_all_cores_per_s: Vec<SweepPoint>,
+    /// Key rotation: the per-key budget, the epochs this run used, and the epochs a nation's
+    /// derivations need at that budget (`spec/04-keys.md` §4.3).
+    pub keys: KeysReport,
+}
+
+/// Key rotation figures.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct KeysReport {
+    /// Evaluations each epoch key may do.
+    pub epoch_budget: u64,
+    /// Epochs this run went through.
+    pub epochs_used: u32,
+    /// Epochs the nation's derivations need at this budget.
+    pub nation_epochs_needed: f64,
 }
 
 impl Report {
@@ -243,6 +261,12 @@ impl Report {
                 nation_wall_s_on_cores: flow.nation_on_cores_s,
             },
             pairs: run.pairs.len(),
+            keys: KeysReport {
+                epoch_budget: run.epoch_budget,
+                epochs_used: run.epochs_used,
+                // u64 → f64 is exact enough here: a budget is a count of evaluations.
+                nation_epochs_needed: (NATION_DERIVATIONS / run.epoch_budget.max(1) as f64).ceil(),
+            },
             batch_sweep_evaluate_all_cores_per_s: run
                 .sweep
                 .iter()

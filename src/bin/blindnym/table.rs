@@ -108,6 +108,11 @@ pub fn render(report: &Report) -> String {
          at the measured efficiency; evaluator core-hours = {:.0}",
         report.pairs, report.projection_cores, report.stages[Stage::Evaluate].nation_core_hours
     ));
+    lines.push(format!(
+        "keys: each epoch key does at most {} evaluations (spec/04-keys.md §4.3); this run used \
+         {} epoch(s); the nation's {NATION_DERIVATIONS:.1e} derivations need {:.0}",
+        report.keys.epoch_budget, report.keys.epochs_used, report.keys.nation_epochs_needed
+    ));
     if !report.batch_sweep_evaluate_all_cores_per_s.is_empty() {
         let sweep: Vec<String> = report
             .batch_sweep_evaluate_all_cores_per_s
