@@ -55,7 +55,7 @@ fn main() -> Result<(), blindnym::Error> {
         rng.fill_bytes(&mut exporter);
         let channel = ChannelBinding::new(exporter);
 
-        let (pending, challenge) = rp.challenge(&mut rng);
+        let (pending, challenge) = rp.challenge(&mut rng, now);
         println!(
             "{origin}: RP -> holder           challenge {}",
             hex(&challenge.to_bytes())
@@ -89,7 +89,7 @@ fn main() -> Result<(), blindnym::Error> {
             rp.verify(again, &assertion, &channel, now, &store).err()
         );
 
-        let (later, _) = rp.challenge(&mut rng);
+        let (later, _) = rp.challenge(&mut rng, now);
         println!(
             "  replayed in a new session:   {:?}",
             rp.verify(later, &assertion, &channel, now, &store).err()

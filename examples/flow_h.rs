@@ -61,7 +61,7 @@ fn main() -> Result<(), blindnym::Error> {
 
         // Login: the relying party's challenge, answered over this channel.
         let rp = RelyingParty::new(service.clone());
-        let (pending, challenge) = rp.challenge(&mut rng);
+        let (pending, challenge) = rp.challenge(&mut rng, now);
         let mut exporter = [0u8; 32];
         rng.fill_bytes(&mut exporter);
         let channel = ChannelBinding::new(exporter);

@@ -25,8 +25,10 @@ pub enum Error {
     NonCanonicalScalar,
     /// A secret scalar (key or blind) was zero where the protocol needs it nonzero.
     ZeroScalar,
-    /// An input, info or other length-prefixed field is longer than 65534 bytes: RFC 9497
-    /// §5.1 requires inputs shorter than 2^16 - 1 bytes.
+    /// An input or field is longer than its limit: an RFC 9497 input or info over 65534
+    /// bytes (§5.1 requires fewer than 2^16 - 1), a framed field over 65535, a domain or id
+    /// over 255, a realm over 1024 (`spec/03-oprf-core.md` §3.2); also an exhausted epoch
+    /// counter.
     InputTooLong,
     /// `HashToGroup(input)` or the POPRF tweaked key is the identity
     /// (RFC 9497 `InvalidInputError`).
@@ -43,9 +45,10 @@ pub enum Error {
     InvalidText,
     /// An Ed25519 signature did not verify.
     BadSignature,
-    /// An assertion or login answers another session: its session hash is not the one this
+    /// A flow A assertion answers another session: its session hash is not the one this
     /// relying party's challenge and channel binding give (replayed into another session, or
-    /// relayed through another channel by a phishing party; `spec/06-flow-a.md` §6.6).
+    /// relayed through another channel by a phishing party; `spec/06-flow-a.md` §6.6). A
+    /// flow H login proof for another session fails its signature instead (`BadSignature`).
     SessionMismatch,
     /// An assertion or login answers a challenge that was already answered once
     /// (`spec/06-flow-a.md` §6.6, the nonce store).
@@ -82,7 +85,8 @@ pub enum Error {
     /// A key set's signature does not verify under the trust anchor: unsigned or forged
     /// (`spec/04-keys.md` §4.5).
     KeySetSignature,
-    /// A key set is past its validity window (`spec/04-keys.md` §4.5).
+    /// The time is outside a key set's validity window, or before its first epoch
+    /// (`spec/04-keys.md` §4.5).
     KeySetExpired,
     /// A key set's sequence number is lower than one already accepted, or equal with other
     /// contents (`spec/04-keys.md` §4.5).
@@ -108,7 +112,7 @@ impl fmt::Display for Error {
                 f.write_str("scalar is not reduced modulo the group order")
             }
             Error::ZeroScalar => f.write_str("scalar is zero"),
-            Error::InputTooLong => f.write_str("input longer than 65534 bytes"),
+            Error::InputTooLong => f.write_str("input or field longer than its limit"),
             Error::InvalidInput => f.write_str("input hashes to the identity element"),
             Error::InverseError => f.write_str("POPRF tweak is not invertible"),
             Error::DeriveKeyPair => f.write_str("key derivation found no nonzero scalar"),
@@ -136,7 +140,7 @@ impl fmt::Display for Error {
             Error::QuotaExceeded => f.write_str("caller's quota for this domain is used up"),
             Error::NonCanonicalId => f.write_str("identifier is not in canonical form"),
             Error::KeySetSignature => f.write_str("key set signature does not verify"),
-            Error::KeySetExpired => f.write_str("key set has expired"),
+            Error::KeySetExpired => f.write_str("outside the key set's validity window"),
             Error::KeySetRollback => f.write_str("key set is older than one already accepted"),
             Error::RealmMismatch => f.write_str("key set is for another realm"),
             Error::RandomnessFailure => f.write_str("random number generator failed"),

@@ -236,6 +236,7 @@ use std::sync::OnceLock;
 use crate::pseudonym::attested::{self, Assertion, MigrationAssertion, MigrationEvaluation};
 use crate::pseudonym::bulk::{BatchRequest, BatchResponse};
 use crate::pseudonym::holder_derived::{self, LoginProof};
+use crate::pseudonym::session::PENDING_CHALLENGE_LEN;
 use crate::pseudonym::{
     Challenge, ChannelBinding, EvaluationBudget, KeyRatchet, KeySet, KeySetSigner, KeySetVerifier,
     MemoryNonceStore, PendingChallenge, Pseudonym, RootSeed, ServiceId, SignedKeySet, SubjectId,
@@ -307,7 +308,7 @@ pub fn protocol_decoders(data: &[u8]) {
 /// relying party, the challenge it issued, and the one assertion the evaluator signed for it.
 struct RelyingPartyWorld {
     relying_party: attested::RelyingParty,
-    pending: [u8; 32],
+    pending: [u8; PENDING_CHALLENGE_LEN],
     channel: ChannelBinding,
     genuine: Assertion,
 }
@@ -332,7 +333,7 @@ fn relying_party_world() -> &'static RelyingPartyWorld {
         let subject = SubjectId::new("alice").expect("subject");
         let relying_party =
             attested::RelyingParty::new(verified.clone(), service.clone()).expect("rp");
-        let (pending, challenge) = relying_party.challenge(&mut rng);
+        let (pending, challenge) = relying_party.challenge(&mut rng, FUZZ_NOW);
         let channel = ChannelBinding::new([0x5c; 32]);
         let holder = attested::Holder::new(verified, subject.clone()).expect("holder");
         let (state, request) = holder

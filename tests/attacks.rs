@@ -22,7 +22,7 @@ use common::*;
 fn hole_1_relay_across_relying_parties_fails_at_the_real_one() {
     let mut rng = seeded(1);
     let bank = rp("https://bank.example");
-    let (bank_pending, bank_challenge) = bank.challenge(&mut rng);
+    let (bank_pending, bank_challenge) = bank.challenge(&mut rng, NOW);
     let holder = attested::Holder::new(published(), subject("alice")).unwrap();
     let phisher_origin = service("https://bank-login.example");
     let holder_to_phisher = channel(0xa1);
@@ -48,7 +48,7 @@ fn hole_1_relay_across_relying_parties_fails_at_the_real_one() {
         Err(Error::SessionMismatch)
     );
     // Even over a channel with the same binding, the origin gives it away.
-    let (pending, challenge) = bank.challenge(&mut rng);
+    let (pending, challenge) = bank.challenge(&mut rng, NOW);
     let (state, request) = holder
         .request(&phisher_origin, &challenge, &phisher_to_bank, &mut rng)
         .unwrap();
@@ -143,7 +143,7 @@ fn migration(
 ) -> blindnym::Result<(blindnym::pseudonym::PendingChallenge, MigrationAssertion)> {
     let mut rng = seeded(seed);
     let shop = rp("https://shop.example");
-    let (pending, challenge) = shop.challenge(&mut rng);
+    let (pending, challenge) = shop.challenge(&mut rng, NOW);
     let holder = attested::Holder::new(published(), subject(who))?;
     let (state, request) = holder.request(
         &service("https://shop.example"),
@@ -220,7 +220,7 @@ fn hole_3b_migration_maps_old_to_new_for_the_same_subject_only() {
 #[test]
 fn hole_4a_holder_refuses_an_expiry_off_the_grid_window() {
     let mut rng = seeded(1);
-    let (_, challenge) = rp("https://shop.example").challenge(&mut rng);
+    let (_, challenge) = rp("https://shop.example").challenge(&mut rng, NOW);
     let holder = attested::Holder::new(published(), subject("alice")).unwrap();
     let (state, request) = holder
         .request(
@@ -245,7 +245,7 @@ fn hole_4a_holder_refuses_an_expiry_off_the_grid_window() {
 fn hole_4b_holder_refuses_a_stale_epoch() {
     let late = EPOCH_2_START + TRANSITION_WINDOW_S;
     let mut rng = seeded(1);
-    let (_, challenge) = rp("https://shop.example").challenge(&mut rng);
+    let (_, challenge) = rp("https://shop.example").challenge(&mut rng, NOW);
     let holder = attested::Holder::new(published(), subject("alice")).unwrap();
     let (state, request) = holder
         .request(
@@ -321,7 +321,7 @@ fn hole_6_flow_h_login_needs_the_key_not_the_pseudonym() {
 
     let rp = holder_derived::RelyingParty::new(shop.clone());
     let store = MemoryNonceStore::new();
-    let (pending, challenge) = rp.challenge(&mut rng);
+    let (pending, challenge) = rp.challenge(&mut rng, NOW);
     let logged = LoginProof::from_bytes(
         &key.answer(&shop, &challenge, &channel(1))
             .unwrap()
@@ -334,7 +334,7 @@ fn hole_6_flow_h_login_needs_the_key_not_the_pseudonym() {
     );
 
     // The thief replays the logged proof in a new session.
-    let (pending, _) = rp.challenge(&mut rng);
+    let (pending, _) = rp.challenge(&mut rng, NOW);
     assert_eq!(
         rp.verify(pending, &logged, &channel(2), NOW, &store)
             .map(drop),

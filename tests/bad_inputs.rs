@@ -452,7 +452,7 @@ fn row_13_assertion_for_another_session_or_answered_twice() {
     let assertion = s.assertion.clone();
     let store = MemoryNonceStore::new();
     let shop = rp(SHOP);
-    let (fresh, _) = shop.challenge(&mut seeded(13));
+    let (fresh, _) = shop.challenge(&mut seeded(13), NOW);
     assert_eq!(
         shop.verify(fresh, &assertion, &channel(1), NOW, &store)
             .map(drop),
@@ -532,7 +532,7 @@ fn row_16_forged_or_tampered_signature() {
     );
     let rogue = attested_evaluator(77, 2);
     let mut rng = seeded(6);
-    let (pending, challenge) = rp(SHOP).challenge(&mut rng);
+    let (pending, challenge) = rp(SHOP).challenge(&mut rng, NOW);
     let holder = attested::Holder::new(published(), common::subject("alice")).unwrap();
     let (state, request) = holder
         .request(&common::service(SHOP), &challenge, &channel(1), &mut rng)
@@ -749,32 +749,19 @@ fn row_22_evaluator_refusals() {
     let evaluator = bulk::Evaluator::new(
         keys(1, 2).bulk(),
         Grants::new().allow(&caller, b"census"),
-        MemoryQuota::new(2),
-        EvaluationBudget::new(1),
+        MemoryQuota::new(1),
+        EvaluationBudget::new(2),
     );
     let holder = bulk::DataHolder::new(published(), b"census").unwrap();
     let (_, one) = holder.blind_batch(&["a"], &mut seeded(1)).unwrap();
-    assert_eq!(
+    let run = |caller: &CallerId, seed| {
         evaluator
-            .evaluate_batch(&CallerId::new(b"someone"), &one, &mut seeded(2))
-            .map(drop),
-        Err(Error::Unauthorized)
-    );
-    assert!(
-        evaluator
-            .evaluate_batch(&caller, &one, &mut seeded(3))
-            .is_ok()
-    );
-    assert_eq!(
-        evaluator
-            .evaluate_batch(&caller, &one, &mut seeded(4))
-            .map(drop),
-        Err(Error::BudgetExhausted)
-    );
-    assert_eq!(
-        evaluator
-            .evaluate_batch(&caller, &one, &mut seeded(5))
-            .map(drop),
-        Err(Error::QuotaExceeded)
-    );
+            .evaluate_batch(caller, &one, &mut seeded(seed))
+            .map(drop)
+    };
+    assert_eq!(run(&CallerId::new(b"someone"), 2), Err(Error::Unauthorized));
+    assert_eq!(run(&caller, 3), Ok(()));
+    // Policy, then budget, then quota: the quota refusal spends budget, never the reverse.
+    assert_eq!(run(&caller, 4), Err(Error::QuotaExceeded));
+    assert_eq!(run(&caller, 5), Err(Error::BudgetExhausted));
 }

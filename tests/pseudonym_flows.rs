@@ -51,7 +51,7 @@ fn flow_h_stable_per_service_distinct_across_services_and_logs_in() {
     assert_ne!(a1.pseudonym(&shop), other.pseudonym(&shop));
 
     let rp = holder_derived::RelyingParty::new(shop.clone());
-    let (pending, challenge) = rp.challenge(&mut seeded(9));
+    let (pending, challenge) = rp.challenge(&mut seeded(9), NOW);
     let proof = a2.answer(&shop, &challenge, &channel(1)).unwrap();
     let proof = LoginProof::from_bytes(&proof.to_bytes()).unwrap();
     let store = MemoryNonceStore::new();
@@ -81,7 +81,7 @@ fn flow_h_migration_maps_old_to_new() {
     let old = flow_h_key(&flow_h_evaluator(1, 1), &[7; 32], "https://shop.example", 1).unwrap();
     let new = flow_h_key(&flow_h_evaluator(1, 2), &[7; 32], "https://shop.example", 2).unwrap();
     let rp = holder_derived::RelyingParty::new(shop.clone());
-    let (pending, challenge) = rp.challenge(&mut seeded(3));
+    let (pending, challenge) = rp.challenge(&mut seeded(3), NOW);
     let (old_proof, new_proof) = (
         old.answer(&shop, &challenge, &channel(1)).unwrap(),
         new.answer(&shop, &challenge, &channel(1)).unwrap(),
@@ -123,7 +123,7 @@ fn flow_a_pending_challenge_and_holder_state_survive_a_restart() {
     let evaluator = attested_evaluator(1, 2);
     let mut rng = seeded(5);
     let shop = rp("https://shop.example");
-    let (pending, challenge) = shop.challenge(&mut rng);
+    let (pending, challenge) = shop.challenge(&mut rng, NOW);
     let saved_challenge = pending.to_bytes();
     let holder = blindnym::pseudonym::attested::Holder::new(published(), subject("alice")).unwrap();
     let (state, request) = holder
@@ -245,7 +245,7 @@ fn migration_still_works_after_the_transition_window() {
     // Flow A: one assertion, both epochs, a week after the switch.
     let mut rng = seeded(8);
     let shop = rp("https://shop.example");
-    let (pending, challenge) = shop.challenge(&mut rng);
+    let (pending, challenge) = shop.challenge(&mut rng, late);
     let holder = attested::Holder::new(published(), subject("alice")).unwrap();
     let (state, request) = holder
         .request(

@@ -677,7 +677,8 @@ impl Evaluator {
     /// charged.
     ///
     /// # Errors
-    /// As [`Evaluator::evaluate`], for either key.
+    /// [`Error::StaleEpoch`] unless `previous` is this realm's epoch just before this one;
+    /// as [`Evaluator::evaluate`], for either key.
     pub fn evaluate_migration(
         &self,
         previous: &Evaluator,
@@ -686,6 +687,13 @@ impl Evaluator {
         now: u64,
         rng: &mut (impl CryptoRng + ?Sized),
     ) -> Result<MigrationEvaluation> {
+        if previous.key.epoch.checked_add(1) != Some(self.key.epoch)
+            || previous.key.realm != self.key.realm
+        {
+            return Err(Error::StaleEpoch {
+                epoch: previous.key.epoch,
+            });
+        }
         let (old_z, old_proof) = previous.answer(subject, request, rng)?;
         let (new_z, new_proof) = self.answer(subject, request, rng)?;
         let expiry = grid_expiry(now);
@@ -754,10 +762,14 @@ impl RelyingParty {
         &self.service
     }
 
-    /// Step 1: a fresh challenge — the one-shot state to keep with the session and the
-    /// message to send to the holder.
-    pub fn challenge(&self, rng: &mut (impl CryptoRng + ?Sized)) -> (PendingChallenge, Challenge) {
-        PendingChallenge::issue(rng)
+    /// Step 1: a fresh challenge at time `now` — the one-shot state to keep with the session
+    /// and the message to send to the holder. It lapses at [`grid_expiry`]`(now)`.
+    pub fn challenge(
+        &self,
+        rng: &mut (impl CryptoRng + ?Sized),
+        now: u64,
+    ) -> (PendingChallenge, Challenge) {
+        PendingChallenge::issue(rng, now)
     }
 
     /// The checks shared by both kinds of assertion, in the order of `spec/06-flow-a.md`
@@ -791,7 +803,8 @@ impl RelyingParty {
     /// In order: [`Error::UnknownEpoch`]/[`Error::StaleEpoch`]; [`Error::BadSignature`]
     /// (tampered or forged); [`Error::SessionMismatch`] (another session's nonce, or relayed
     /// over another channel); [`Error::OffGridExpiry`]/[`Error::Expired`];
-    /// [`Error::ServiceMismatch`] (made for another service); [`Error::Replayed`].
+    /// [`Error::ServiceMismatch`] (made for another service); [`Error::Expired`] when the
+    /// challenge has lapsed; [`Error::Replayed`].
     pub fn verify(
         &self,
         pending: PendingChallenge,
@@ -821,7 +834,7 @@ impl RelyingParty {
                 expiry: assertion.expiry,
             },
         )?;
-        store.consume(&assertion.session, assertion.expiry, now)?;
+        pending.consume(&assertion.session, now, store)?;
         self.pseudonym(&assertion.r, &assertion.evaluated)
     }
 
@@ -866,7 +879,7 @@ impl RelyingParty {
                 expiry: assertion.expiry,
             },
         )?;
-        store.consume(&assertion.session, assertion.expiry, now)?;
+        pending.consume(&assertion.session, now, store)?;
         Ok((
             self.pseudonym(&assertion.r, &assertion.old_evaluated)?,
             self.pseudonym(&assertion.r, &assertion.new_evaluated)?,

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::error::{Error, Result};
 
 /// The default limit: 2^40 evaluations per key, leaving about 106 bits of security
-/// (`spec/04-keys.md` §4.3) and room for 78 passes over a nation of 1.4·10^9.
+/// (`spec/04-keys.md` §4.3) and room for 78 passes over a nation's 1.4·10^10 derivations.
 pub const DEFAULT_EVALUATION_BUDGET: u64 = 1 << 40;
 
 /// Counts a key's evaluations against a limit. Shared by every thread that evaluates under

@@ -510,11 +510,13 @@ impl Evaluator {
     }
 
     /// Evaluates a whole batch for `caller` under the domain tweak with one batched proof
-    /// (`spec/07-flow-b.md` §7.3 step 2, §7.4). Checks, in order: the policy, the caller's
-    /// quota, the key's budget; each refusal is its own error and evaluates nothing.
+    /// (`spec/07-flow-b.md` §7.3 step 2, §7.4). Checks, in order: the policy, the key's
+    /// budget, the caller's quota; each refusal is its own error and evaluates nothing. The
+    /// budget is charged before the quota, so a refusal never spends a caller's quota
+    /// (a quota refusal does spend budget: the budget may overcount, never undercount).
     ///
     /// # Errors
-    /// [`Error::Unauthorized`], [`Error::QuotaExceeded`], [`Error::BudgetExhausted`];
+    /// [`Error::Unauthorized`], [`Error::BudgetExhausted`], [`Error::QuotaExceeded`];
     /// [`Error::InverseError`] when the tweak is zero (negligible),
     /// [`Error::RandomnessFailure`] for a broken RNG.
     pub fn evaluate_batch(
@@ -527,8 +529,8 @@ impl Evaluator {
             return Err(Error::Unauthorized);
         }
         let count = u64::from(batch_count(request.blinded.len())?);
-        self.quota.charge(caller, &request.domain, count)?;
         self.budget.charge(count)?;
+        self.quota.charge(caller, &request.domain, count)?;
         let (evaluated, proof) = self.key.server.blind_evaluate_batch(
             &request.blinded,
             &domain_info(&request.domain)?,

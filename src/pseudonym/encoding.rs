@@ -47,7 +47,7 @@ pub mod context {
     pub const TEXT_CHECKSUM: &str = "blindnym v1 pseudonym text checksum";
     /// HKDF-SHA512 salt of the first link of the key ratchet.
     pub const KEY_SCHEDULE_SALT: &str = "blindnym v2 key schedule";
-    /// HKDF info label of a ratchet step (chain key of epoch e + 1 from that of epoch e).
+    /// HKDF-SHA512 salt of a ratchet step (chain key of epoch e + 1 from that of epoch e).
     pub const KEY_RATCHET: &str = "blindnym v2 key ratchet";
     /// Prefix of the message the long-term key-set key signs.
     pub const KEY_SET_SIGNATURE: &str = "blindnym v2 key set signature";

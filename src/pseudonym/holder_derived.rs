@@ -20,7 +20,7 @@ use super::ids::ServiceId;
 use super::key_schedule::{Epoch, EpochPublicKeys, HolderDerivedKey};
 use super::key_set::{VerifiedKeySet, decode_verifying_key};
 use super::pseudonym::Pseudonym;
-use super::session::{Challenge, ChannelBinding, NonceStore, PendingChallenge, grid_expiry};
+use super::session::{Challenge, ChannelBinding, NonceStore, PendingChallenge};
 use crate::error::{Error, Result};
 use crate::messages::{Blind, BlindedElement, EvaluatedElement, Output, PROOF_LEN, Proof};
 use crate::secret::secret_bytes_type;
@@ -399,8 +399,12 @@ impl RelyingParty {
     }
 
     /// A fresh challenge: the one-shot state to keep and the message to send.
-    pub fn challenge(&self, rng: &mut (impl CryptoRng + ?Sized)) -> (PendingChallenge, Challenge) {
-        PendingChallenge::issue(rng)
+    pub fn challenge(
+        &self,
+        rng: &mut (impl CryptoRng + ?Sized),
+        now: u64,
+    ) -> (PendingChallenge, Challenge) {
+        PendingChallenge::issue(rng, now)
     }
 
     /// Checks `proof` against the challenge it must answer and returns the pseudonym
@@ -408,8 +412,8 @@ impl RelyingParty {
     ///
     /// # Errors
     /// [`Error::BadSignature`] when the signature does not verify for this service and
-    /// session (a bearer replay, another session's proof, or a forgery);
-    /// [`Error::Replayed`] when this challenge was answered before.
+    /// session (a bearer replay, another session's proof, or a forgery); [`Error::Expired`]
+    /// when the challenge has lapsed; [`Error::Replayed`] when it was answered before.
     pub fn verify(
         &self,
         pending: PendingChallenge,
@@ -419,7 +423,7 @@ impl RelyingParty {
         store: &impl NonceStore,
     ) -> Result<Pseudonym> {
         let session = self.check(&pending, proof, channel)?;
-        store.consume(&session, grid_expiry(now), now)?;
+        pending.consume(&session, now, store)?;
         pseudonym_of(&self.service, &proof.key)
     }
 
@@ -440,7 +444,7 @@ impl RelyingParty {
     ) -> Result<(Pseudonym, Pseudonym)> {
         let session = self.check(&pending, old, channel)?;
         self.check(&pending, new, channel)?;
-        store.consume(&session, grid_expiry(now), now)?;
+        pending.consume(&session, now, store)?;
         Ok((
             pseudonym_of(&self.service, &old.key)?,
             pseudonym_of(&self.service, &new.key)?,

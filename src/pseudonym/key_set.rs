@@ -22,9 +22,9 @@ pub const KEY_SET_VERSION: u8 = 2;
 pub const EPOCH_ENTRY_LEN: usize = 4 + 8 + 4 * 32;
 /// The most epochs one key set lists (older ones are dropped from it as they retire).
 pub const MAX_EPOCHS: usize = 1024;
-/// How long after a new epoch begins the previous one is still accepted: one day, so that
-/// holders and relying parties with stale caches and flows in flight finish, and accounts
-/// can migrate (`spec/04-keys.md` §4.6).
+/// How long after a new epoch begins the previous one is still accepted for ordinary logins:
+/// one day, so that flows in flight and holders with stale caches finish (`spec/04-keys.md`
+/// §4.6). Migration has no such limit ([`VerifiedKeySet::accept_migration`]).
 pub const TRANSITION_WINDOW_S: u64 = 86_400;
 /// Length of a key-set signature.
 pub const SIGNATURE_LEN: usize = 64;
@@ -379,11 +379,26 @@ impl VerifiedKeySet {
         &self.digest
     }
 
+    /// Checks that `now` lies in the set's validity window: a set accepted once stops
+    /// working when its window closes, so a holder or relying party that never fetches a new
+    /// one fails closed.
+    ///
+    /// # Errors
+    /// [`Error::KeySetExpired`] outside the window.
+    fn check_window(&self, now: u64) -> Result<()> {
+        if now < self.set.not_before || now >= self.set.not_after {
+            return Err(Error::KeySetExpired);
+        }
+        Ok(())
+    }
+
     /// The current epoch at `now`: the newest whose start time has passed.
     ///
     /// # Errors
-    /// [`Error::KeySetExpired`] when no epoch of the set has started yet.
+    /// [`Error::KeySetExpired`] outside the set's validity window, or when no epoch of the
+    /// set has started yet.
     pub fn current(&self, now: u64) -> Result<&EpochPublicKeys> {
+        self.check_window(now)?;
         self.set
             .epochs
             .iter()
@@ -399,14 +414,16 @@ impl VerifiedKeySet {
     /// still lists the old epoch (`spec/04-keys.md` §4.7).
     ///
     /// # Errors
-    /// [`Error::UnknownEpoch`] when the set does not list an epoch, [`Error::StaleEpoch`]
-    /// when `new` is not current or `old` is not the epoch just before it.
+    /// [`Error::KeySetExpired`] outside the set's validity window; [`Error::UnknownEpoch`]
+    /// when the set does not list an epoch, [`Error::StaleEpoch`] when `new` is not current
+    /// or `old` is not the epoch just before it.
     pub fn accept_migration(
         &self,
         old: Epoch,
         new: Epoch,
         now: u64,
     ) -> Result<(&EpochPublicKeys, &EpochPublicKeys)> {
+        self.check_window(now)?;
         let epochs = &self.set.epochs;
         let find = |epoch| {
             epochs
@@ -431,9 +448,11 @@ impl VerifiedKeySet {
     /// it until [`TRANSITION_WINDOW_S`] after the current one began (`spec/04-keys.md` §4.6).
     ///
     /// # Errors
-    /// [`Error::UnknownEpoch`] when the set does not list `epoch`, [`Error::StaleEpoch`] when
-    /// it does but the epoch is not accepted now.
+    /// [`Error::KeySetExpired`] outside the set's validity window; [`Error::UnknownEpoch`]
+    /// when the set does not list `epoch`, [`Error::StaleEpoch`] when it does but the epoch
+    /// is not accepted now.
     pub fn accept_epoch(&self, epoch: Epoch, now: u64) -> Result<&EpochPublicKeys> {
+        self.check_window(now)?;
         let epochs = &self.set.epochs;
         let index = epochs
             .binary_search_by_key(&epoch, |e| e.epoch)

@@ -98,34 +98,59 @@ fn session_hash(nonce: &[u8; NONCE_LEN], channel: &ChannelBinding) -> Result<[u8
     derive_key(context::SESSION, &[nonce, &channel.0])
 }
 
-/// What the relying party keeps between issuing a challenge and checking its answer. One
+/// What the relying party keeps between issuing a challenge and checking its answer: the
+/// nonce and when the challenge lapses ([`grid_expiry`] of the time it was issued). One
 /// shot: checking consumes it. It can be saved and restored (`to_bytes`/`from_bytes`) when
 /// the session leaves memory; a restored copy answered twice is caught by the
-/// [`NonceStore`].
+/// [`NonceStore`], which keeps each answered session until the challenge lapses.
 #[derive(PartialEq, Eq)]
 pub struct PendingChallenge {
     nonce: [u8; NONCE_LEN],
+    expiry: u64,
 }
 
+/// Length of a saved [`PendingChallenge`]: nonce and expiry.
+pub const PENDING_CHALLENGE_LEN: usize = NONCE_LEN + 8;
+
 impl PendingChallenge {
-    /// A fresh challenge: the state to keep and the message to send.
-    pub fn issue(rng: &mut (impl CryptoRng + ?Sized)) -> (Self, Challenge) {
+    /// A fresh challenge at time `now`: the state to keep and the message to send.
+    pub fn issue(rng: &mut (impl CryptoRng + ?Sized), now: u64) -> (Self, Challenge) {
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill_bytes(&mut nonce);
-        (Self { nonce }, Challenge { nonce })
+        let pending = Self {
+            nonce,
+            expiry: grid_expiry(now),
+        };
+        (pending, Challenge { nonce })
     }
 
-    /// The 32-byte encoding, for the session store.
-    pub fn to_bytes(&self) -> [u8; NONCE_LEN] {
-        self.nonce
+    /// When the challenge lapses: no answer is accepted from then on.
+    pub fn expiry(&self) -> u64 {
+        self.expiry
+    }
+
+    /// The saved form, `nonce (32) || expiry (8)`, for the session store.
+    pub fn to_bytes(&self) -> [u8; PENDING_CHALLENGE_LEN] {
+        let mut out = [0u8; PENDING_CHALLENGE_LEN];
+        out[..NONCE_LEN].copy_from_slice(&self.nonce);
+        out[NONCE_LEN..].copy_from_slice(&self.expiry.to_be_bytes());
+        out
     }
 
     /// Restores a saved pending challenge.
     ///
     /// # Errors
-    /// [`Error::InvalidLength`] unless exactly 32 bytes.
+    /// [`Error::InvalidLength`] unless exactly 40 bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        exact(bytes).map(|nonce| Self { nonce })
+        let bytes = exact::<PENDING_CHALLENGE_LEN>(bytes)?;
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&bytes[..NONCE_LEN]);
+        let mut expiry = [0u8; 8];
+        expiry.copy_from_slice(&bytes[NONCE_LEN..]);
+        Ok(Self {
+            nonce,
+            expiry: u64::from_be_bytes(expiry),
+        })
     }
 
     /// The session hash an answer over `channel` must carry.
@@ -147,6 +172,24 @@ impl PendingChallenge {
         } else {
             Err(Error::SessionMismatch)
         }
+    }
+
+    /// Checks that the challenge has not lapsed at `now`, then records `session` in `store`
+    /// until it lapses: the last step of accepting an answer.
+    ///
+    /// # Errors
+    /// [`Error::Expired`] when `now` is at or past the challenge's expiry,
+    /// [`Error::Replayed`] when the session was answered before.
+    pub(crate) fn consume(
+        &self,
+        session: &[u8; 32],
+        now: u64,
+        store: &(impl NonceStore + ?Sized),
+    ) -> Result<()> {
+        if now >= self.expiry {
+            return Err(Error::Expired);
+        }
+        store.consume(session, self.expiry, now)
     }
 }
 

@@ -163,7 +163,7 @@ pub fn flow_a_session(
     seed: u8,
 ) -> blindnym::Result<Session> {
     let mut rng = seeded(seed);
-    let (pending, challenge) = rp(holder_origin).challenge(&mut rng);
+    let (pending, challenge) = rp(holder_origin).challenge(&mut rng, NOW);
     let holder = attested::Holder::new(published(), subject(who))?;
     let (state, request) = holder.request(
         &service(holder_origin),

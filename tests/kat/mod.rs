@@ -510,7 +510,7 @@ fn flow_h_vector(v: &Value) -> Check<Value> {
 
     // Relying party → holder → relying party: the login.
     let rp = holder_derived::RelyingParty::new(service.clone());
-    let (pending, challenge) = rp.challenge(&mut rng);
+    let (pending, challenge) = rp.challenge(&mut rng, setup.now);
     let challenge = Challenge::from_bytes(&challenge.to_bytes()).map_err(err)?;
     let proof = key.answer(&service, &challenge, &channel).map_err(err)?;
     let proof = LoginProof::from_bytes(&proof.to_bytes()).map_err(err)?;
@@ -617,7 +617,7 @@ fn flow_a_vector(v: &Value) -> Check<Value> {
     let now = setup.now;
 
     let rp = attested::RelyingParty::new(setup.verified.clone(), service.clone()).map_err(err)?;
-    let (pending, challenge) = rp.challenge(&mut rng);
+    let (pending, challenge) = rp.challenge(&mut rng, now);
     let challenge = Challenge::from_bytes(&challenge.to_bytes()).map_err(err)?;
     let holder = attested::Holder::new(setup.verified.clone(), subject.clone()).map_err(err)?;
     let (state, request) = holder
@@ -1419,7 +1419,8 @@ fn negative_cases() -> Check<Vec<Value>> {
         ("31 bytes", challenge[..31].to_vec(), short(32)),
         ("trailing byte", extended(&challenge), long(32)),
     ]);
-    c.all("PendingChallenge::from_bytes", [("33 bytes", extended(&challenge), long(32))]);
+    // A saved pending challenge is the nonce and its 8-byte expiry: the nonce alone is short.
+    c.all("PendingChallenge::from_bytes", [("nonce without its expiry", challenge.clone(), InvalidLength { expected: 40, actual: 32 })]);
     c.all("ChannelBinding::from_bytes", [("empty", Vec::new(), InvalidLength { expected: 32, actual: 0 })]);
 
     // Identifiers.
