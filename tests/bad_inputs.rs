@@ -472,7 +472,7 @@ fn row_13_assertion_for_another_session_or_answered_twice() {
 }
 
 #[test]
-fn row_14_expired_assertion() {
+fn row_14_expired_assertion_or_lapsed_challenge() {
     let s = session(3);
     let expiry = s.assertion.expiry;
     assert_eq!(
@@ -484,6 +484,55 @@ fn row_14_expired_assertion() {
     assert_eq!(
         verify_at(SHOP, s, &channel(1), NOW - 3_600).map(drop),
         Err(Error::OffGridExpiry)
+    );
+    // A fresh assertion answering a challenge that lapsed (issued ten minutes earlier), in
+    // both flows.
+    let mut rng = seeded(14);
+    let shop = rp(SHOP);
+    let (pending, challenge) = shop.challenge(&mut rng, NOW - 600);
+    let holder = attested::Holder::new(published(), common::subject("alice")).unwrap();
+    let (state, request) = holder
+        .request(&common::service(SHOP), &challenge, &channel(1), &mut rng)
+        .unwrap();
+    let evaluation = attested_evaluator(1, 2)
+        .evaluate(&common::subject("alice"), &request, NOW, &mut rng)
+        .unwrap();
+    let assertion = holder.finish(state, &evaluation, NOW).unwrap();
+    assert_eq!(
+        shop.verify(
+            pending,
+            &assertion,
+            &channel(1),
+            NOW,
+            &MemoryNonceStore::new()
+        )
+        .map(drop),
+        Err(Error::Expired)
+    );
+    let login = holder_derived::RelyingParty::new(common::service(SHOP));
+    let (pending, challenge) = login.challenge(&mut rng, NOW - 600);
+    let key = {
+        let evaluator = holder_derived::Evaluator::new(
+            keys(1, 2).holder_derived(),
+            EvaluationBudget::default(),
+        );
+        let holder = holder_derived::Holder::new(
+            published(),
+            blindnym::pseudonym::holder_derived::MasterCredential::from_bytes(&[7; 32]).unwrap(),
+        );
+        let (state, request) = holder.blind(&common::service(SHOP), &mut rng).unwrap();
+        holder
+            .finalize(state, &evaluator.evaluate(&request, &mut rng).unwrap(), NOW)
+            .unwrap()
+    };
+    let proof = key
+        .answer(&common::service(SHOP), &challenge, &channel(1))
+        .unwrap();
+    assert_eq!(
+        login
+            .verify(pending, &proof, &channel(1), NOW, &MemoryNonceStore::new())
+            .map(drop),
+        Err(Error::Expired)
     );
 }
 
