@@ -62,6 +62,24 @@ fn run(args: &Args) -> Result<bool, Error> {
         (args.population, args.duration, args.batch)
     };
     let (batch, batch_count) = (usize::try_from(batch)?, u64::from(batch));
+    // A batch and its one verification sample must fit one key's budget.
+    let largest = if args.chart.is_some() {
+        SWEEP_BATCHES
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(batch)
+            .max(batch)
+    } else {
+        batch
+    };
+    if args.epoch_budget <= u64::try_from(largest)? {
+        return Err(format!(
+            "--epoch-budget {} must exceed the largest batch ({largest})",
+            args.epoch_budget
+        )
+        .into());
+    }
     let population = population.max(1);
     let services = args.services.max(1);
     let duration = Duration::try_from_secs_f64(duration.max(0.5))?;
