@@ -24,10 +24,28 @@ pub const MAX_BATCH: usize = 65535;
 /// Checks the lists of one proof: equal lengths, between 1 and [`MAX_BATCH`] pairs.
 ///
 /// # Errors
-/// [`Error::BatchSize`] otherwise.
+/// [`Error::BatchMismatch`] for lists of different lengths, [`Error::EmptyBatch`],
+/// [`Error::BatchTooLarge`].
 pub(crate) fn check_batch(c_len: usize, d_len: usize) -> Result<()> {
-    if c_len != d_len || c_len == 0 || c_len > MAX_BATCH {
-        return Err(Error::BatchSize);
+    if c_len != d_len {
+        return Err(Error::BatchMismatch {
+            left: c_len,
+            right: d_len,
+        });
+    }
+    batch_len(c_len)
+}
+
+/// Checks a batch length against `1..=MAX_BATCH`.
+///
+/// # Errors
+/// [`Error::EmptyBatch`], [`Error::BatchTooLarge`].
+pub(crate) fn batch_len(len: usize) -> Result<()> {
+    if len == 0 {
+        return Err(Error::EmptyBatch);
+    }
+    if len > MAX_BATCH {
+        return Err(Error::BatchTooLarge { len });
     }
     Ok(())
 }
@@ -35,9 +53,12 @@ pub(crate) fn check_batch(c_len: usize, d_len: usize) -> Result<()> {
 /// The one element of a batch of one: the single-element calls run the batch code.
 ///
 /// # Errors
-/// [`Error::BatchSize`] when `items` does not hold exactly one element.
+/// [`Error::BatchMismatch`] when `items` does not hold exactly one element.
 pub(crate) fn only<T>(items: Vec<T>) -> Result<T> {
-    let [item] = <[T; 1]>::try_from(items).map_err(|_| Error::BatchSize)?;
+    let [item] = <[T; 1]>::try_from(items).map_err(|items| Error::BatchMismatch {
+        left: 1,
+        right: items.len(),
+    })?;
     Ok(item)
 }
 
@@ -72,7 +93,7 @@ impl CompositeWeights {
     /// `d_i = HashToScalar(len||seed || I2OSP(i, 2) || len||C_i || len||D_i || "Composite")`.
     ///
     /// # Errors
-    /// [`Error::BatchSize`] for an index past [`MAX_BATCH`] (callers have checked the batch).
+    /// [`Error::BatchTooLarge`] for an index past [`MAX_BATCH`] (callers have checked the batch).
     pub(crate) fn weight(
         &self,
         i: usize,
@@ -80,7 +101,7 @@ impl CompositeWeights {
         d: &[u8; ELEMENT_LEN],
     ) -> Result<Scalar> {
         let index = u16::try_from(i)
-            .map_err(|_| Error::BatchSize)?
+            .map_err(|_| Error::BatchTooLarge { len: i + 1 })?
             .to_be_bytes();
         hash_to_scalar(
             self.mode,
@@ -101,7 +122,7 @@ impl CompositeWeights {
 /// The weights `d_i` of every pair of `C`, `D`, in parallel.
 ///
 /// # Errors
-/// [`Error::BatchSize`] for mismatched, empty or oversized lists.
+/// [`Error::BatchMismatch`], [`Error::EmptyBatch`] or [`Error::BatchTooLarge`] for mismatched, empty or oversized lists.
 fn composite_weights(
     mode: Mode,
     b: &[u8; ELEMENT_LEN],
@@ -205,7 +226,7 @@ fn challenge(
 /// points and weights is variable-time.
 ///
 /// # Errors
-/// [`Error::BatchSize`] for mismatched, empty or oversized lists,
+/// [`Error::BatchMismatch`], [`Error::EmptyBatch`] or [`Error::BatchTooLarge`] for mismatched, empty or oversized lists,
 /// [`Error::RandomnessFailure`] when the RNG is broken.
 pub(crate) fn generate_proof(
     mode: Mode,
@@ -274,7 +295,7 @@ pub(crate) fn hedged_nonce(
 /// variable time.
 ///
 /// # Errors
-/// [`Error::BatchSize`] for mismatched, empty or oversized lists, [`Error::VerifyError`]
+/// [`Error::BatchMismatch`], [`Error::EmptyBatch`] or [`Error::BatchTooLarge`] for mismatched, empty or oversized lists, [`Error::VerifyError`]
 /// when the proof does not verify.
 pub(crate) fn verify_proof(
     mode: Mode,

@@ -39,8 +39,21 @@ pub enum Error {
     DeriveKeyPair,
     /// A DLEQ proof did not verify (RFC 9497 `VerifyError`).
     VerifyError,
-    /// A batch was empty, longer than 65535 elements, or its parallel lists differ in length.
-    BatchSize,
+    /// A batch has no elements.
+    EmptyBatch,
+    /// A batch is longer than one proof covers (65535 elements, RFC 9497 §2.2.1).
+    BatchTooLarge {
+        /// Its length.
+        len: usize,
+    },
+    /// Two lists that must pair up element by element (inputs and blinds, blinded and
+    /// evaluated elements, a batch and its answer) differ in length.
+    BatchMismatch {
+        /// The first list's length.
+        left: usize,
+        /// The second list's length.
+        right: usize,
+    },
     /// A textual form (pseudonym, key id) is malformed or its checksum does not match.
     InvalidText,
     /// An Ed25519 signature did not verify.
@@ -117,7 +130,16 @@ impl fmt::Display for Error {
             Error::InverseError => f.write_str("POPRF tweak is not invertible"),
             Error::DeriveKeyPair => f.write_str("key derivation found no nonzero scalar"),
             Error::VerifyError => f.write_str("DLEQ proof verification failed"),
-            Error::BatchSize => f.write_str("batch is empty, too large, or its lists differ"),
+            Error::EmptyBatch => f.write_str("batch is empty"),
+            Error::BatchTooLarge { len } => {
+                write!(
+                    f,
+                    "batch of {len} elements is over the 65535 one proof covers"
+                )
+            }
+            Error::BatchMismatch { left, right } => {
+                write!(f, "paired lists differ in length: {left} and {right}")
+            }
             Error::InvalidText => f.write_str("malformed text encoding"),
             Error::BadSignature => f.write_str("signature verification failed"),
             Error::SessionMismatch => {

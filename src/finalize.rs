@@ -40,7 +40,7 @@ pub fn finalize_hash(
 /// One batched inversion serves every blind (`Scalar::invert_batch_alloc`).
 ///
 /// # Errors
-/// [`Error::BatchSize`] when the lists differ in length or are empty, [`Error::InputTooLong`]
+/// [`Error::BatchMismatch`], [`Error::EmptyBatch`] or [`Error::BatchTooLarge`] when the lists differ in length or are empty, [`Error::InputTooLong`]
 /// for an input or info over 65534 bytes.
 pub(crate) fn unblind_and_finalize<I: AsRef<[u8]> + Sync>(
     inputs: &[I],

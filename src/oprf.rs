@@ -66,7 +66,7 @@ impl OprfClient {
     /// `Finalize` for a batch, with one shared scalar inversion.
     ///
     /// # Errors
-    /// [`Error::BatchSize`](crate::Error::BatchSize) when the lists differ in length, are
+    /// [`Error::BatchMismatch`](crate::Error::BatchMismatch), [`Error::EmptyBatch`](crate::Error::EmptyBatch) or [`Error::BatchTooLarge`](crate::Error::BatchTooLarge) when the lists differ in length, are
     /// empty or exceed 65535; [`Error::InputTooLong`](crate::Error::InputTooLong) as in
     /// `finalize`.
     pub fn finalize_batch<I: AsRef<[u8]> + Sync>(

@@ -102,7 +102,7 @@ impl PoprfClient {
     /// lists) against the tweaked key for `info`.
     ///
     /// # Errors
-    /// As [`tweaked_public_key`]; [`Error::BatchSize`] for mismatched, empty or oversized
+    /// As [`tweaked_public_key`]; [`Error::BatchMismatch`], [`Error::EmptyBatch`] or [`Error::BatchTooLarge`] for mismatched, empty or oversized
     /// lists; [`Error::VerifyError`] when the proof does not verify.
     pub fn verify(
         &self,
@@ -142,7 +142,7 @@ impl PoprfClient {
     /// `Finalize` for a batch under one `info` and one proof.
     ///
     /// # Errors
-    /// [`Error::BatchSize`] when the lists differ in length, are empty or exceed 65535;
+    /// [`Error::BatchMismatch`], [`Error::EmptyBatch`] or [`Error::BatchTooLarge`] when the lists differ in length, are empty or exceed 65535;
     /// otherwise as [`PoprfClient::finalize`].
     pub fn finalize_batch<I: AsRef<[u8]> + Sync>(
         &self,
@@ -227,7 +227,7 @@ impl PoprfServer {
     /// `BlindEvaluate` over a batch under one `info`, with one batched DLEQ proof.
     ///
     /// # Errors
-    /// [`Error::BatchSize`] for an empty batch or one over 65535, [`Error::InputTooLong`]
+    /// [`Error::BatchMismatch`], [`Error::EmptyBatch`] or [`Error::BatchTooLarge`] for an empty batch or one over 65535, [`Error::InputTooLong`]
     /// for an info over 65534 bytes, [`Error::InverseError`] when `skS + m = 0`,
     /// [`Error::RandomnessFailure`] for a broken RNG.
     pub fn blind_evaluate_batch(

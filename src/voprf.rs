@@ -67,7 +67,7 @@ impl VoprfClient {
     /// `VerifyProof(G, pkS, blinded, evaluated, proof)` (RFC 9497 §2.2.2) for a batch.
     ///
     /// # Errors
-    /// [`Error::BatchSize`](crate::Error::BatchSize) for mismatched, empty or oversized lists,
+    /// [`Error::BatchMismatch`](crate::Error::BatchMismatch), [`Error::EmptyBatch`](crate::Error::EmptyBatch) or [`Error::BatchTooLarge`](crate::Error::BatchTooLarge) for mismatched, empty or oversized lists,
     /// [`Error::VerifyError`](crate::Error::VerifyError) when the proof does not verify.
     pub fn verify(
         &self,
@@ -105,7 +105,7 @@ impl VoprfClient {
     /// with one shared scalar inversion.
     ///
     /// # Errors
-    /// [`Error::BatchSize`](crate::Error::BatchSize) when the lists differ in length, are
+    /// [`Error::BatchMismatch`](crate::Error::BatchMismatch), [`Error::EmptyBatch`](crate::Error::EmptyBatch) or [`Error::BatchTooLarge`](crate::Error::BatchTooLarge) when the lists differ in length, are
     /// empty or exceed 65535; otherwise as [`VoprfClient::finalize`].
     pub fn finalize_batch<I: AsRef<[u8]> + Sync>(
         &self,
@@ -175,7 +175,7 @@ impl VoprfServer {
     /// `BlindEvaluate` over a batch with one batched DLEQ proof (RFC 9497 §3.3.2, §2.2.1).
     ///
     /// # Errors
-    /// [`Error::BatchSize`](crate::Error::BatchSize) for an empty batch or one over 65535,
+    /// [`Error::BatchMismatch`](crate::Error::BatchMismatch), [`Error::EmptyBatch`](crate::Error::EmptyBatch) or [`Error::BatchTooLarge`](crate::Error::BatchTooLarge) for an empty batch or one over 65535,
     /// [`Error::RandomnessFailure`](crate::Error::RandomnessFailure) for a broken RNG.
     pub fn blind_evaluate_batch(
         &self,

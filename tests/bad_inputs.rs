@@ -234,7 +234,7 @@ fn row_8_batch_size() {
     let client = VoprfClient::new(*server.public_key());
     assert_eq!(
         server.blind_evaluate_batch(&[], &mut rng).map(drop),
-        Err(Error::BatchSize)
+        Err(Error::EmptyBatch)
     );
 
     let (blinds, blinded) = client.blind_batch(&[b"a", b"b"], &mut rng).expect("blind");
@@ -246,29 +246,29 @@ fn row_8_batch_size() {
         client
             .finalize_batch(&[b"a"], &blinds, &evaluated, &blinded, &proof)
             .map(drop),
-        Err(Error::BatchSize)
+        Err(Error::BatchMismatch { left: 1, right: 2 })
     );
     assert_eq!(
         client.verify(&blinded[..1], &evaluated, &proof),
-        Err(Error::BatchSize)
+        Err(Error::BatchMismatch { left: 1, right: 2 })
     );
     assert_eq!(
         OprfClient::new()
             .finalize_batch(&[b"a", b"b"], &blinds[..1], &evaluated)
             .map(drop),
-        Err(Error::BatchSize)
+        Err(Error::BatchMismatch { left: 2, right: 1 })
     );
 
     // One element over the limit: rejected before any group work.
     let big = vec![blinded[0]; MAX_BATCH + 1];
     assert_eq!(
         server.blind_evaluate_batch(&big, &mut rng).map(drop),
-        Err(Error::BatchSize)
+        Err(Error::BatchTooLarge { len: MAX_BATCH + 1 })
     );
     let poprf = PoprfServer::generate(&mut rng).expect("key");
     assert_eq!(
         poprf.blind_evaluate_batch(&big, b"i", &mut rng).map(drop),
-        Err(Error::BatchSize)
+        Err(Error::BatchTooLarge { len: MAX_BATCH + 1 })
     );
 }
 

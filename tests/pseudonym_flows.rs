@@ -229,12 +229,14 @@ fn flow_b_refuses_empty_and_oversized_batches_before_any_work() {
     let empty: [&str; 0] = [];
     assert_eq!(
         holder.blind_batch(&empty, &mut seeded(1)).map(drop),
-        Err(Error::BatchSize)
+        Err(Error::EmptyBatch)
     );
     let too_many = vec!["x"; blindnym::MAX_BATCH + 1];
     assert_eq!(
         holder.blind_batch(&too_many, &mut seeded(1)).map(drop),
-        Err(Error::BatchSize)
+        Err(Error::BatchTooLarge {
+            len: blindnym::MAX_BATCH + 1
+        })
     );
 }
 

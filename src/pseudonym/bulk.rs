@@ -20,6 +20,7 @@ use super::encoding::{Reader, context, frame, push_field};
 use super::key_schedule::{BulkKey, Epoch};
 use super::key_set::VerifiedKeySet;
 use super::pseudonym::Pseudonym;
+use crate::dleq::batch_len;
 use crate::error::{Error, Result};
 use crate::group::exact;
 use crate::messages::{Blind, BlindedElement, EvaluatedElement, Output, PROOF_LEN, Proof};
@@ -57,11 +58,12 @@ pub fn pseudonym_from_output(output: &Output) -> Pseudonym {
 }
 
 /// The count of a batch, checked against `1..=MAX_BATCH`.
+///
+/// # Errors
+/// [`Error::EmptyBatch`], [`Error::BatchTooLarge`].
 fn batch_count(len: usize) -> Result<u16> {
-    match u16::try_from(len) {
-        Ok(count) if count > 0 => Ok(count),
-        _ => Err(Error::BatchSize),
-    }
+    batch_len(len)?;
+    u16::try_from(len).map_err(|_| Error::BatchTooLarge { len })
 }
 
 /// Data holder → evaluator: the domain and the blinded elements (`spec/07-flow-b.md` §7.3).
@@ -76,7 +78,7 @@ impl BatchRequest {
     ///
     /// # Errors
     /// [`Error::InputTooLong`] for a domain over [`MAX_DOMAIN_LEN`] bytes,
-    /// [`Error::BatchSize`] for an empty batch or one over 65535.
+    /// [`Error::EmptyBatch`] or [`Error::BatchTooLarge`] for an empty batch or one over 65535.
     pub fn new(domain: &[u8], blinded: Vec<BlindedElement>) -> Result<Self> {
         if domain.len() > MAX_DOMAIN_LEN {
             return Err(Error::InputTooLong);
@@ -115,7 +117,7 @@ impl BatchRequest {
     /// element is decoded or any memory sized by the count is allocated.
     ///
     /// # Errors
-    /// [`Error::InputTooLong`] for an overlong domain, [`Error::BatchSize`] for a zero count,
+    /// [`Error::InputTooLong`] for an overlong domain, [`Error::EmptyBatch`] for a zero count,
     /// [`Error::InvalidLength`] when the length does not match the count; the element errors.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut reader = Reader::new(bytes);
@@ -125,7 +127,7 @@ impl BatchRequest {
         }
         let count = usize::from(reader.u16()?);
         if count == 0 {
-            return Err(Error::BatchSize);
+            return Err(Error::EmptyBatch);
         }
         let expected = 2 + domain.len() + 2 + 32 * count;
         if bytes.len() != expected {
@@ -164,7 +166,7 @@ impl BatchResponse {
     /// `epoch:4 || count:2 || Z_1 || … || Z_n || proof`.
     ///
     /// # Errors
-    /// [`Error::BatchSize`] when `evaluated` is empty or longer than 65535 (the
+    /// [`Error::EmptyBatch`] or [`Error::BatchTooLarge`] when `evaluated` is empty or longer than 65535 (the
     /// fields are public, so a caller can build such a response; it has no encoding).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let count = batch_count(self.evaluated.len())?;
@@ -181,14 +183,14 @@ impl BatchResponse {
     /// Decodes a batch response strictly, count and length first.
     ///
     /// # Errors
-    /// [`Error::BatchSize`] for a zero count; [`Error::InvalidLength`] when the length does
+    /// [`Error::EmptyBatch`] for a zero count; [`Error::InvalidLength`] when the length does
     /// not match the count; the element and scalar errors of the fields.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut reader = Reader::new(bytes);
         let epoch = reader.u32()?;
         let count = usize::from(reader.u16()?);
         if count == 0 {
-            return Err(Error::BatchSize);
+            return Err(Error::EmptyBatch);
         }
         let expected = 6 + 32 * count + PROOF_LEN;
         if bytes.len() != expected {
@@ -265,14 +267,14 @@ impl BlindBatch {
     /// Restores a saved batch.
     ///
     /// # Errors
-    /// [`Error::BatchSize`] for a zero count; [`Error::InvalidLength`] for a short buffer or
+    /// [`Error::EmptyBatch`] for a zero count; [`Error::InvalidLength`] for a short buffer or
     /// trailing bytes; the scalar and element errors.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut reader = Reader::new(bytes);
         let count = usize::from(reader.u16()?);
         // Each entry takes at least 66 bytes: check before allocating for `count`.
         if count == 0 {
-            return Err(Error::BatchSize);
+            return Err(Error::EmptyBatch);
         }
         if bytes.len() < 2 + 66 * count {
             return Err(Error::InvalidLength {
@@ -330,7 +332,7 @@ impl DataHolder {
     /// `rng` in identity order.
     ///
     /// # Errors
-    /// [`Error::BatchSize`] for no identities or more than 65535 (checked first),
+    /// [`Error::EmptyBatch`] or [`Error::BatchTooLarge`] for no identities or more than 65535 (checked first),
     /// [`Error::InputTooLong`] for an overlong identity, [`Error::RandomnessFailure`].
     pub fn blind_batch<I: AsRef<[u8]>>(
         &self,
@@ -365,7 +367,7 @@ impl DataHolder {
     ///
     /// # Errors
     /// [`Error::UnknownEpoch`]/[`Error::StaleEpoch`] for an epoch not accepted now,
-    /// [`Error::BatchSize`] when the response's length differs from the batch's,
+    /// [`Error::BatchMismatch`] when the response's length differs from the batch's,
     /// [`Error::VerifyError`] when the proof fails (another key or domain).
     pub fn finalize_batch(
         &self,

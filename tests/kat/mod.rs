@@ -1345,7 +1345,7 @@ fn negative_cases() -> Check<Vec<Value>> {
     c.all("bulk::BatchRequest::from_bytes", [
         ("count exceeds the body", patch(&request, count_at, &4u16.to_be_bytes()), InvalidLength { expected: len + 32, actual: len }),
         ("count below the body", patch(&request, count_at, &2u16.to_be_bytes()), InvalidLength { expected: len - 32, actual: len }),
-        ("zero count", patch(&request, count_at, &[0, 0]), BatchSize),
+        ("zero count", patch(&request, count_at, &[0, 0]), EmptyBatch),
         ("trailing byte", extended(&request), InvalidLength { expected: len, actual: len + 1 }),
         ("blinded element non-canonical", patch(&request, count_at + 2 + 32, &NON_CANONICAL), NonCanonicalElement),
         ("blinded element is the identity", patch(&request, count_at + 2, &RISTRETTO_IDENTITY), IdentityElement),
@@ -1355,14 +1355,14 @@ fn negative_cases() -> Check<Vec<Value>> {
     let response = hex_field(&b, "response")?;
     let len = response.len();
     c.all("bulk::BatchResponse::from_bytes", [
-        ("zero count", patch(&response, 4, &[0, 0]), BatchSize),
+        ("zero count", patch(&response, 4, &[0, 0]), EmptyBatch),
         ("count exceeds the body", patch(&response, 4, &4u16.to_be_bytes()), InvalidLength { expected: len + 32, actual: len }),
         ("trailing byte", extended(&response), InvalidLength { expected: len, actual: len + 1 }),
         ("evaluated element non-canonical", patch(&response, 6, &NON_CANONICAL), NonCanonicalElement),
         ("proof c = group order", patch(&response, len - 64, &ORDER), NonCanonicalScalar),
     ]);
     c.all("bulk::BlindBatch::from_bytes", [
-        ("zero count", vec![0, 0], BatchSize),
+        ("zero count", vec![0, 0], EmptyBatch),
         ("count exceeds the body", [&[0, 2][..], &[1; 66]].concat(), InvalidLength { expected: 134, actual: 68 }),
     ]);
 
