@@ -195,21 +195,21 @@ fn composites(
 fn challenge(
     mode: Mode,
     b: &[u8; ELEMENT_LEN],
-    m: &RistrettoPoint,
-    z: &RistrettoPoint,
+    m: &[u8; ELEMENT_LEN],
+    z: &[u8; ELEMENT_LEN],
     t2: &RistrettoPoint,
     t3: &RistrettoPoint,
 ) -> Result<Scalar> {
-    let [m, z, t2, t3] = [m, z, t2, t3].map(|p| p.compress().to_bytes());
+    let [t2, t3] = [t2, t3].map(|p| p.compress().to_bytes());
     hash_to_scalar(
         mode,
         &[
             &ELEMENT_LEN_PREFIX,
             b,
             &ELEMENT_LEN_PREFIX,
-            &m,
+            m,
             &ELEMENT_LEN_PREFIX,
-            &z,
+            z,
             &ELEMENT_LEN_PREFIX,
             &t2,
             &ELEMENT_LEN_PREFIX,
@@ -234,16 +234,18 @@ pub(crate) fn generate_proof(
     b: &PublicKey,
     weights: &[Scalar],
     c: &[impl Encoded + Sync],
-    nonce: impl FnOnce(&Scalar, &RistrettoPoint, &RistrettoPoint) -> Result<Zeroizing<Scalar>>,
+    nonce: impl FnOnce(&Scalar, &[u8; ELEMENT_LEN], &[u8; ELEMENT_LEN]) -> Result<Zeroizing<Scalar>>,
 ) -> Result<Proof> {
     check_batch(weights.len(), c.len())?;
     let m = composite(weights, c, threads());
     let z = k * m;
+    // Encoded once, for both the hedged nonce and the challenge.
+    let [m_enc, z_enc] = [m, z].map(|p| p.compress().to_bytes());
     // Whoever reads the nonce learns the key from the proof (`k = (r - s)/c`): cleared on drop.
-    let r = nonce(k, &m, &z)?;
+    let r = nonce(k, &m_enc, &z_enc)?;
     let t2 = &*r * RISTRETTO_BASEPOINT_TABLE;
     let t3 = *r * m;
-    let c = challenge(mode, &b.bytes, &m, &z, &t2, &t3)?;
+    let c = challenge(mode, &b.bytes, &m_enc, &z_enc, &t2, &t3)?;
     let ck = Zeroizing::new(c * k);
     let s = *r - *ck;
     Ok(Proof { c, s })
@@ -264,14 +266,13 @@ pub(crate) fn hedged_nonce(
     rng: &mut (impl CryptoRng + ?Sized),
     k: &Scalar,
     b: &[u8; ELEMENT_LEN],
-    m: &RistrettoPoint,
-    z: &RistrettoPoint,
+    m: &[u8; ELEMENT_LEN],
+    z: &[u8; ELEMENT_LEN],
 ) -> Result<Zeroizing<Scalar>> {
     let mut fresh = Zeroizing::new([0u8; 32]);
     rng.fill_bytes(fresh.as_mut());
     let key = Zeroizing::new(k.to_bytes());
     let dst = [b"blindnym-HedgedNonce-".as_slice(), &mode.context_string()].concat();
-    let [m, z] = [m, z].map(|p| p.compress().to_bytes());
     let r = hash_to_scalar_dst(
         &[
             fresh.as_ref(),
@@ -279,9 +280,9 @@ pub(crate) fn hedged_nonce(
             &ELEMENT_LEN_PREFIX,
             b,
             &ELEMENT_LEN_PREFIX,
-            &m,
+            m,
             &ELEMENT_LEN_PREFIX,
-            &z,
+            z,
         ],
         &dst,
     )?;
@@ -308,6 +309,7 @@ pub(crate) fn verify_proof(
     let (m, z) = composites(&weights, c, d);
     let t2 = RistrettoPoint::vartime_double_scalar_mul_basepoint(&proof.c, &b.point, &proof.s);
     let t3 = RistrettoPoint::vartime_multiscalar_mul([proof.s, proof.c], [m, z]);
+    let [m, z] = [m, z].map(|p| p.compress().to_bytes());
     let expected = challenge(mode, &b.bytes, &m, &z, &t2, &t3)?;
     if bool::from(expected.ct_eq(&proof.c)) {
         Ok(())

@@ -259,8 +259,8 @@ impl PoprfServer {
         nonce: impl FnOnce(
             &Scalar,
             &[u8; crate::group::ELEMENT_LEN],
-            &RistrettoPoint,
-            &RistrettoPoint,
+            &[u8; crate::group::ELEMENT_LEN],
+            &[u8; crate::group::ELEMENT_LEN],
         ) -> Result<Zeroizing<Scalar>>,
     ) -> Result<(Vec<EvaluatedElement>, Proof)> {
         check_batch(blinded.len(), blinded.len())?;

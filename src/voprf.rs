@@ -6,7 +6,6 @@ use core::slice;
 use rand_core::CryptoRng;
 
 use crate::blind::{blind_batch, blind_one};
-use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use zeroize::Zeroizing;
 
@@ -16,7 +15,7 @@ use crate::dleq::{
 use crate::error::Result;
 use crate::evaluate::{evaluate_direct, scale_and_weigh};
 use crate::finalize::unblind_and_finalize;
-use crate::group::SCALAR_LEN;
+use crate::group::{ELEMENT_LEN, SCALAR_LEN};
 use crate::keys::{KeyPair, PublicKey};
 use crate::messages::{Blind, BlindedElement, EvaluatedElement, Output, Proof};
 use crate::suite::Mode;
@@ -201,7 +200,7 @@ impl VoprfServer {
     fn evaluate_with(
         &self,
         blinded: &[BlindedElement],
-        nonce: impl FnOnce(&Scalar, &RistrettoPoint, &RistrettoPoint) -> Result<Zeroizing<Scalar>>,
+        nonce: impl FnOnce(&Scalar, &[u8; ELEMENT_LEN], &[u8; ELEMENT_LEN]) -> Result<Zeroizing<Scalar>>,
     ) -> Result<(Vec<EvaluatedElement>, Proof)> {
         check_batch(blinded.len(), blinded.len())?;
         let sk = &self.keys.secret().0;
