@@ -26,7 +26,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::budget::EvaluationBudget;
-use super::encoding::{Reader, concat, context, derive_key, frame};
+use super::encoding::{Reader, concat, context, decodes_from_slice, derive_key, frame};
 use super::ids::{ServiceId, SubjectId};
 use super::key_schedule::{AttestedKey, Epoch, EpochPublicKeys};
 use super::key_set::VerifiedKeySet;
@@ -400,16 +400,6 @@ impl fmt::Debug for MigrationAssertion {
     }
 }
 
-macro_rules! decodes_from_slice {
-    ($($t:ty),*) => {$(
-        impl TryFrom<&[u8]> for $t {
-            type Error = Error;
-            fn try_from(bytes: &[u8]) -> Result<Self> {
-                Self::from_bytes(bytes)
-            }
-        }
-    )*};
-}
 decodes_from_slice!(
     Request,
     Evaluation,

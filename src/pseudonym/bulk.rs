@@ -16,7 +16,7 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::budget::EvaluationBudget;
-use super::encoding::{Reader, context, frame, push_field};
+use super::encoding::{Reader, context, decodes_from_slice, frame, push_field};
 use super::key_schedule::{BulkKey, Epoch};
 use super::key_set::VerifiedKeySet;
 use super::pseudonym::Pseudonym;
@@ -216,19 +216,7 @@ impl BatchResponse {
     }
 }
 
-impl TryFrom<&[u8]> for BatchRequest {
-    type Error = Error;
-    fn try_from(bytes: &[u8]) -> Result<Self> {
-        Self::from_bytes(bytes)
-    }
-}
-
-impl TryFrom<&[u8]> for BatchResponse {
-    type Error = Error;
-    fn try_from(bytes: &[u8]) -> Result<Self> {
-        Self::from_bytes(bytes)
-    }
-}
+decodes_from_slice!(BatchRequest, BatchResponse);
 
 /// A blinded batch held by the data holder until the evaluator answers: framed identities
 /// and blinds. Secret (zeroized on drop; never printed). It can be saved and restored, so a

@@ -55,6 +55,21 @@ pub mod context {
     pub const KEY_SET_DIGEST: &str = "blindnym v2 key set digest";
 }
 
+/// `TryFrom<&[u8]>` for message types, through their strict `from_bytes` (the calling
+/// module names `Error` and `Result`).
+macro_rules! decodes_from_slice {
+    ($($t:ty),*) => {$(
+        impl TryFrom<&[u8]> for $t {
+            type Error = Error;
+            fn try_from(bytes: &[u8]) -> Result<Self> {
+                Self::from_bytes(bytes)
+            }
+        }
+    )*};
+}
+
+pub(crate) use decodes_from_slice;
+
 /// Appends `I2OSP(len(field), 2) || field` to `out`.
 ///
 /// # Errors

@@ -15,7 +15,7 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::budget::EvaluationBudget;
-use super::encoding::{Reader, concat, context, derive_key, frame, push_field};
+use super::encoding::{Reader, concat, context, decodes_from_slice, derive_key, frame, push_field};
 use super::ids::ServiceId;
 use super::key_schedule::{Epoch, EpochPublicKeys, HolderDerivedKey};
 use super::key_set::{VerifiedKeySet, decode_verifying_key};
@@ -374,16 +374,6 @@ impl LoginProof {
     }
 }
 
-macro_rules! decodes_from_slice {
-    ($($t:ty),*) => {$(
-        impl TryFrom<&[u8]> for $t {
-            type Error = Error;
-            fn try_from(bytes: &[u8]) -> Result<Self> {
-                Self::from_bytes(bytes)
-            }
-        }
-    )*};
-}
 decodes_from_slice!(Request, Response, LoginProof);
 
 /// The relying party of flow H: checks login proofs for its own service.

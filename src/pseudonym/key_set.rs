@@ -9,7 +9,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 
-use super::encoding::{Reader, context, push_field};
+use super::encoding::{Reader, context, decodes_from_slice, push_field};
 use super::key_schedule::{Epoch, EpochPublicKeys, MAX_REALM_LEN};
 use crate::error::{Error, Result};
 use crate::keys::PublicKey;
@@ -237,12 +237,7 @@ impl SignedKeySet {
     }
 }
 
-impl TryFrom<&[u8]> for SignedKeySet {
-    type Error = Error;
-    fn try_from(bytes: &[u8]) -> Result<Self> {
-        Self::from_bytes(bytes)
-    }
-}
+decodes_from_slice!(SignedKeySet);
 
 /// The long-term key that signs key sets. Kept apart from the epoch keys (its own secret, on
 /// its own machine or HSM), so that a stolen root seed cannot publish a forged set.

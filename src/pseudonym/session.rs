@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 
-use super::encoding::{context, derive_key};
+use super::encoding::{context, decodes_from_slice, derive_key};
 use crate::error::{Error, Result};
 use crate::group::exact;
 
@@ -86,12 +86,7 @@ impl Challenge {
     }
 }
 
-impl TryFrom<&[u8]> for Challenge {
-    type Error = Error;
-    fn try_from(bytes: &[u8]) -> Result<Self> {
-        Self::from_bytes(bytes)
-    }
-}
+decodes_from_slice!(Challenge);
 
 /// `blake3.derive_key("blindnym v2 session", frame(nonce, channel binding))`.
 fn session_hash(nonce: &[u8; NONCE_LEN], channel: &ChannelBinding) -> Result<[u8; 32]> {
