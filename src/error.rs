@@ -106,6 +106,48 @@ pub enum Error {
     KeySetRollback,
     /// A key set names another realm than the one this party was configured for.
     RealmMismatch,
+    /// Threshold mode: a share answer's proof fails against the evaluator's published
+    /// verification share (`spec/12-threshold.md` §12.5). The client drops it and combines
+    /// another `t`.
+    BadShare {
+        /// The evaluator that sent it.
+        evaluator: u16,
+    },
+    /// Threshold mode: a dealt share does not match its dealer's commitments, or a key
+    /// generation package from that participant fails its checks (§12.4, §12.6).
+    BadDealing {
+        /// The dealer (or key-generation participant) at fault.
+        dealer: u16,
+    },
+    /// Threshold mode: a masked product `w_i` whose proof fails (§12.6).
+    BadProduct {
+        /// The evaluator that sent it.
+        evaluator: u16,
+    },
+    /// Threshold mode: a FROST signature share that does not verify (RFC 9591 §5.4).
+    BadSignatureShare {
+        /// The signer that sent it.
+        evaluator: u16,
+    },
+    /// Threshold mode: fewer valid contributions than the step needs (`t` answers, `2t − 1`
+    /// products or participants).
+    TooFewShares {
+        /// Valid contributions at hand.
+        have: usize,
+        /// Contributions the step needs.
+        need: usize,
+    },
+    /// Threshold mode: an evaluator index outside `1..=n`, repeated, or not in the set this
+    /// step runs with.
+    UnknownEvaluator {
+        /// The index.
+        index: u16,
+    },
+    /// Threshold mode: threshold parameters outside `2 ≤ t ≤ n ≤ 255`, or verification shares
+    /// that do not lie on one polynomial of degree `t − 1` through the published group key.
+    ThresholdParams,
+    /// Threshold mode: a tweak record made for another tweak, key or participant set.
+    TweakMismatch,
     /// The random number generator returned only zero scalars: it is broken.
     RandomnessFailure,
     /// A structured message (published key set, flow message) has a wrong magic or version,
@@ -165,6 +207,42 @@ impl fmt::Display for Error {
             Error::KeySetExpired => f.write_str("outside the key set's validity window"),
             Error::KeySetRollback => f.write_str("key set is older than one already accepted"),
             Error::RealmMismatch => f.write_str("key set is for another realm"),
+            Error::BadShare { evaluator } => {
+                write!(
+                    f,
+                    "evaluator {evaluator} sent a share answer whose proof fails"
+                )
+            }
+            Error::BadDealing { dealer } => {
+                write!(
+                    f,
+                    "participant {dealer} dealt a share that fails its commitments"
+                )
+            }
+            Error::BadProduct { evaluator } => {
+                write!(
+                    f,
+                    "evaluator {evaluator} sent a masked product whose proof fails"
+                )
+            }
+            Error::BadSignatureShare { evaluator } => {
+                write!(f, "evaluator {evaluator} sent a signature share that fails")
+            }
+            Error::TooFewShares { have, need } => {
+                write!(f, "{have} valid contributions, {need} needed")
+            }
+            Error::UnknownEvaluator { index } => {
+                write!(
+                    f,
+                    "evaluator index {index} is unknown, repeated or out of set"
+                )
+            }
+            Error::ThresholdParams => {
+                f.write_str("threshold parameters or verification shares are inconsistent")
+            }
+            Error::TweakMismatch => {
+                f.write_str("tweak record is for another tweak, key or participant set")
+            }
             Error::RandomnessFailure => f.write_str("random number generator failed"),
             Error::Malformed => f.write_str("malformed message: bad magic, version or order"),
         }

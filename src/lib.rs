@@ -76,6 +76,8 @@ mod secret;
 #[cfg(feature = "serde")]
 mod serde_bytes;
 mod suite;
+#[cfg(feature = "threshold")]
+pub mod threshold;
 pub mod voprf;
 mod xmd;
 

@@ -28,7 +28,7 @@ use crate::suite::Mode;
 ///
 /// # Errors
 /// [`Error::InputTooLong`] for an info over 65534 bytes.
-fn info_scalar(info: &[u8]) -> Result<Scalar> {
+pub(crate) fn info_scalar(info: &[u8]) -> Result<Scalar> {
     hash_to_scalar(Mode::Poprf, &[b"Info", &input_len_prefix(info)?, info])
 }
 

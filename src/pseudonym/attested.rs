@@ -78,7 +78,7 @@ pub fn pseudonym_from_element(service: &ServiceId, unblinded: &[u8; 32]) -> Resu
 }
 
 /// `frame("blindnym v2 flow-A evaluation signature", realm, epoch, B, Z, session, expiry)`.
-fn signed_message(
+pub(crate) fn signed_message(
     realm: &[u8],
     epoch: Epoch,
     b: &BlindedElement,
@@ -590,6 +590,62 @@ impl Holder {
             session: state.session,
             expiry: new.expiry,
             signature: new.signature,
+        })
+    }
+
+    /// Threshold mode (`spec/12-threshold.md` §12.8): the holder's own blinded element and
+    /// session hash, which the share answers and the signers' message cover.
+    #[cfg(feature = "threshold")]
+    pub(crate) fn request_of(state: &HolderState) -> Request {
+        Request {
+            blinded: state.blinded,
+            session: state.session,
+        }
+    }
+
+    /// The key set this holder trusts.
+    #[cfg(feature = "threshold")]
+    pub(crate) fn keys(&self) -> &VerifiedKeySet {
+        &self.keys
+    }
+
+    /// The info `frame("blindnym v2 flow-A subject", subject)` of this holder.
+    pub fn subject_info(&self) -> &[u8] {
+        &self.subject_info
+    }
+
+    /// Threshold mode: accepts `epoch` at `now`, lets `combine` check the share answers and
+    /// return the combined `Z` and the aggregated signature, then checks the expiry and the
+    /// signature as [`Holder::finish`] does and builds the same assertion.
+    #[cfg(feature = "threshold")]
+    pub(crate) fn finish_combined(
+        &self,
+        state: HolderState,
+        epoch: Epoch,
+        expiry: u64,
+        now: u64,
+        combine: impl FnOnce(&EpochPublicKeys, &[u8]) -> Result<(EvaluatedElement, Signature)>,
+    ) -> Result<Assertion> {
+        let keys = self.keys.accept_epoch(epoch, now)?;
+        check_expiry(expiry, now)?;
+        let (evaluated, signature) = combine(keys, self.keys.realm())?;
+        let message = signed_message(
+            self.keys.realm(),
+            epoch,
+            &state.blinded,
+            &evaluated,
+            &state.session,
+            expiry,
+        )?;
+        check_signature(keys, &message, &signature)?;
+        Ok(Assertion {
+            epoch,
+            r: state.r,
+            blinded: state.blinded,
+            evaluated,
+            session: state.session,
+            expiry,
+            signature,
         })
     }
 

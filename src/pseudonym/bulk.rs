@@ -377,6 +377,41 @@ impl DataHolder {
     }
 }
 
+impl DataHolder {
+    /// The domain this data holder pseudonymises for.
+    pub fn domain(&self) -> &[u8] {
+        &self.domain
+    }
+
+    /// Threshold mode (`spec/12-threshold.md` §12.7): accepts `epoch` at `now`, lets
+    /// `combine` check the share answers against that epoch's keys and return the combined
+    /// elements for the batch's blinded elements, then finalizes as
+    /// [`DataHolder::finalize_batch`] does.
+    #[cfg(feature = "threshold")]
+    pub(crate) fn finalize_combined(
+        &self,
+        batch: &BlindBatch,
+        epoch: Epoch,
+        now: u64,
+        combine: impl FnOnce(
+            &super::key_schedule::EpochPublicKeys,
+            &[u8],
+            &[BlindedElement],
+        ) -> Result<Vec<EvaluatedElement>>,
+    ) -> Result<Vec<Pseudonym>> {
+        let keys = self.keys.accept_epoch(epoch, now)?;
+        let evaluated = combine(keys, &self.domain_info, &batch.blinded)?;
+        let slices: Vec<&[u8]> = batch.inputs.iter().map(|i| i.as_slice()).collect();
+        let outputs = crate::finalize::unblind_and_finalize(
+            &slices,
+            Some(&self.domain_info),
+            &batch.blinds,
+            &evaluated,
+        )?;
+        Ok(outputs.iter().map(pseudonym_from_output).collect())
+    }
+}
+
 /// Who asks the flow B evaluator for an evaluation, as the service authenticated it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CallerId(Vec<u8>);

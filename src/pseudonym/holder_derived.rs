@@ -248,6 +248,28 @@ impl Holder {
         Self::service_key(state, keys, response)
     }
 
+    /// Threshold mode (`spec/12-threshold.md` §12.5): accepts `epoch` at `now`, lets
+    /// `combine` check the share answers against that epoch's keys and return the combined
+    /// `Z` for this holder's blinded element, then finalizes as [`Holder::finalize`] does.
+    #[cfg(feature = "threshold")]
+    pub(crate) fn finalize_combined(
+        &self,
+        state: HolderState,
+        epoch: Epoch,
+        now: u64,
+        combine: impl FnOnce(&EpochPublicKeys, &BlindedElement) -> Result<EvaluatedElement>,
+    ) -> Result<ServiceKey> {
+        let keys = self.keys.accept_epoch(epoch, now)?;
+        let evaluated = combine(keys, &state.blinded)?;
+        let output = crate::finalize::unblind_and_finalize_one(
+            &state.input,
+            None,
+            &state.blind,
+            &evaluated,
+        )?;
+        Ok(ServiceKey::from_output(epoch, &output))
+    }
+
     /// Verifies `response` under `keys` and derives the per-service key.
     fn service_key(
         state: HolderState,

@@ -1,0 +1,270 @@
+//! Share evaluation and its combination (`spec/12-threshold.md` §12.5): evaluator `i`
+//! answers `Z_i = x_i·B` for its secret share `x_i` (of `k` in flow H, of `(k + m)⁻¹` under a
+//! tweak record in flows A and B) with the RFC 9497 batched DLEQ proof against `X_i = x_i·G`;
+//! the client checks each proof, keeps `t` valid answers and combines
+//! `Z = Σ λ_{i,S}·Z_i`, the single-evaluator answer under the shared key.
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::VartimeMultiscalarMul;
+use rand_core::CryptoRng;
+
+use super::params::lagrange_at_zero;
+use crate::dleq::{CompositeWeights, check_batch, generate_proof, hedged_nonce, verify_proof};
+use crate::error::{Error, Result};
+use crate::evaluate::scale_and_weigh;
+use crate::group::exact;
+use crate::keys::PublicKey;
+use crate::messages::{BlindedElement, EvaluatedElement, PROOF_LEN, Proof};
+use crate::parallel::map_indices;
+use crate::pseudonym::encoding::{Reader, decodes_from_slice};
+use crate::suite::Mode;
+
+/// One evaluator's answer to a batch: its index, `x_i·B` for each blinded element, and one
+/// batched DLEQ proof against its verification share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShareAnswer {
+    /// The evaluator's index.
+    pub index: u16,
+    /// `x_i·B_j` for each blinded element, in order.
+    pub evaluated: Vec<EvaluatedElement>,
+    /// Proof that `log_G X_i = log_{B_j} Z_{i,j}` for every `j`.
+    pub proof: Proof,
+}
+
+impl ShareAnswer {
+    /// `index:2 || count:2 || Z_1 || … || Z_count || proof:64`.
+    ///
+    /// # Errors
+    /// [`Error::EmptyBatch`] or [`Error::BatchTooLarge`] for no elements or more than 65535.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        check_batch(self.evaluated.len(), self.evaluated.len())?;
+        let count = u16::try_from(self.evaluated.len()).map_err(|_| Error::BatchTooLarge {
+            len: self.evaluated.len(),
+        })?;
+        let mut out = Vec::with_capacity(4 + 32 * self.evaluated.len() + PROOF_LEN);
+        out.extend_from_slice(&self.index.to_be_bytes());
+        out.extend_from_slice(&count.to_be_bytes());
+        for z in &self.evaluated {
+            out.extend_from_slice(z.as_bytes());
+        }
+        out.extend_from_slice(&self.proof.to_bytes());
+        Ok(out)
+    }
+
+    /// Decodes an answer strictly, index, count and length first.
+    ///
+    /// # Errors
+    /// [`Error::UnknownEvaluator`] for index 0, [`Error::EmptyBatch`] for a zero count,
+    /// [`Error::InvalidLength`] when the length does not match the count; the element and
+    /// scalar errors of the fields.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut reader = Reader::new(bytes);
+        let index = reader.u16()?;
+        if index == 0 {
+            return Err(Error::UnknownEvaluator { index });
+        }
+        let count = usize::from(reader.u16()?);
+        if count == 0 {
+            return Err(Error::EmptyBatch);
+        }
+        let expected = 4 + 32 * count + PROOF_LEN;
+        if bytes.len() != expected {
+            return Err(Error::InvalidLength {
+                expected,
+                actual: bytes.len(),
+            });
+        }
+        let encodings = reader
+            .take(32 * count)?
+            .chunks_exact(32)
+            .map(exact::<32>)
+            .collect::<Result<Vec<_>>>()?;
+        let evaluated = EvaluatedElement::from_bytes_batch(&encodings)?;
+        let proof = Proof::from_bytes(reader.take(PROOF_LEN)?)?;
+        reader.finish()?;
+        Ok(Self {
+            index,
+            evaluated,
+            proof,
+        })
+    }
+}
+
+decodes_from_slice!(ShareAnswer);
+
+/// `x·B_j` for every blinded element with one hedged batched DLEQ proof against `public =
+/// x·G` (RFC 9497 §2.2, `spec/03-oprf-core.md` §3.6), in `mode`'s context: the single
+/// evaluator's code path with a share as the key.
+///
+/// # Errors
+/// [`Error::EmptyBatch`], [`Error::BatchTooLarge`], [`Error::RandomnessFailure`].
+pub(crate) fn prove_scaled(
+    mode: Mode,
+    index: u16,
+    secret: &Scalar,
+    public: &PublicKey,
+    blinded: &[BlindedElement],
+    rng: &mut (impl CryptoRng + ?Sized),
+) -> Result<ShareAnswer> {
+    check_batch(blinded.len(), blinded.len())?;
+    let composite = CompositeWeights::new(mode, &public.bytes);
+    let (evaluated, weights) = scale_and_weigh(secret, blinded, |i, b, z| {
+        composite.weight(i, &b.bytes, &z.bytes)
+    })?;
+    let b = public.bytes;
+    let proof = generate_proof(mode, secret, public, &weights, blinded, |k, m, z| {
+        hedged_nonce(mode, rng, k, &b, m, z)
+    })?;
+    Ok(ShareAnswer {
+        index,
+        evaluated,
+        proof,
+    })
+}
+
+/// Checks one answer against the evaluator's verification share.
+///
+/// # Errors
+/// [`Error::BatchMismatch`] for a length other than the batch's, [`Error::BadShare`] naming
+/// the evaluator when the proof fails.
+pub(crate) fn check_answer(
+    mode: Mode,
+    public: &PublicKey,
+    blinded: &[BlindedElement],
+    answer: &ShareAnswer,
+) -> Result<()> {
+    check_batch(blinded.len(), answer.evaluated.len())?;
+    verify_proof(mode, public, blinded, &answer.evaluated, &answer.proof).map_err(|error| {
+        match error {
+            Error::VerifyError => Error::BadShare {
+                evaluator: answer.index,
+            },
+            other => other,
+        }
+    })
+}
+
+/// What [`combine`] made of a set of answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Combined {
+    /// `Σ λ_{i,S}·Z_i` for each element: the answer the single evaluator would give.
+    pub evaluated: Vec<EvaluatedElement>,
+    /// The `t` evaluators whose answers were combined, in the order given.
+    pub used: Vec<u16>,
+    /// Evaluators whose answers failed their proof ([`Error::BadShare`]), in the order given.
+    pub rejected: Vec<u16>,
+}
+
+/// Checks answers in the order given until `t` are valid, dropping (and naming) each one
+/// whose proof fails — or, when `strict`, failing on it — then combines those `t` by
+/// Lagrange interpolation at zero.
+///
+/// # Errors
+/// [`Error::BadShare`] naming the first failing answer when `strict`;
+/// [`Error::UnknownEvaluator`] for an index that `key_of` rejects or that repeats,
+/// [`Error::BatchMismatch`] for an answer of the wrong length, [`Error::TooFewShares`]
+/// when fewer than `t` answers are valid.
+pub(crate) fn combine(
+    mode: Mode,
+    t: u16,
+    blinded: &[BlindedElement],
+    answers: &[ShareAnswer],
+    strict: bool,
+    key_of: impl Fn(u16) -> Result<PublicKey>,
+) -> Result<Combined> {
+    check_batch(blinded.len(), blinded.len())?;
+    let need = usize::from(t);
+    let mut seen = Vec::with_capacity(answers.len());
+    let mut valid: Vec<&ShareAnswer> = Vec::with_capacity(need);
+    let mut rejected = Vec::new();
+    for answer in answers {
+        if valid.len() == need {
+            break;
+        }
+        if seen.contains(&answer.index) {
+            return Err(Error::UnknownEvaluator {
+                index: answer.index,
+            });
+        }
+        seen.push(answer.index);
+        let public = key_of(answer.index)?;
+        match check_answer(mode, &public, blinded, answer) {
+            Ok(()) => valid.push(answer),
+            Err(Error::BadShare { evaluator }) if !strict => rejected.push(evaluator),
+            Err(other) => return Err(other),
+        }
+    }
+    if valid.len() < need {
+        return Err(Error::TooFewShares {
+            have: valid.len(),
+            need,
+        });
+    }
+    let used: Vec<u16> = valid.iter().map(|a| a.index).collect();
+    let lambdas = lagrange_at_zero(&used)?;
+    let evaluated = map_indices(blinded.len(), |j| {
+        let point = RistrettoPoint::vartime_multiscalar_mul(
+            &lambdas,
+            valid.iter().map(|a| a.evaluated[j].point),
+        );
+        Ok(EvaluatedElement::from_point(point))
+    })?;
+    Ok(Combined {
+        evaluated,
+        used,
+        rejected,
+    })
+}
+
+/// An evaluator's answer under one epoch's key share: `epoch:4 || ShareAnswer`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShareResponse {
+    /// The epoch whose key share answered.
+    pub epoch: crate::pseudonym::Epoch,
+    /// The answer.
+    pub answer: ShareAnswer,
+}
+
+impl ShareResponse {
+    /// `epoch:4 || answer`.
+    ///
+    /// # Errors
+    /// As [`ShareAnswer::to_bytes`].
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut out = self.epoch.to_be_bytes().to_vec();
+        out.extend_from_slice(&self.answer.to_bytes()?);
+        Ok(out)
+    }
+
+    /// Decodes a response strictly.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLength`] under 4 bytes; as [`ShareAnswer::from_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let (epoch, rest) = bytes.split_first_chunk::<4>().ok_or(Error::InvalidLength {
+            expected: 4,
+            actual: bytes.len(),
+        })?;
+        Ok(Self {
+            epoch: u32::from_be_bytes(*epoch),
+            answer: ShareAnswer::from_bytes(rest)?,
+        })
+    }
+}
+
+decodes_from_slice!(ShareResponse);
+
+/// The one epoch of a set of responses.
+///
+/// # Errors
+/// [`Error::TooFewShares`] for none, [`Error::UnknownEpoch`] for responses of mixed epochs.
+pub(crate) fn common_epoch(responses: &[ShareResponse]) -> Result<crate::pseudonym::Epoch> {
+    let first = responses
+        .first()
+        .ok_or(Error::TooFewShares { have: 0, need: 1 })?;
+    if let Some(other) = responses.iter().find(|r| r.epoch != first.epoch) {
+        return Err(Error::UnknownEpoch { epoch: other.epoch });
+    }
+    Ok(first.epoch)
+}

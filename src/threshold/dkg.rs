@@ -1,0 +1,349 @@
+//! Distributed key generation per (realm, epoch): the Pedersen DKG of RFC 9591's FROST
+//! (through `frost-ristretto255` for the OPRF keys and `frost-ed25519` for the assertion
+//! signing key), wrapped as typed messages and one state machine per participant
+//! (`spec/12-threshold.md` §12.4). No party ever holds the key.
+//!
+//! 1. [`KeyGeneration::start`]: each participant broadcasts a [`DkgBroadcast`] (its
+//!    commitments and a proof of knowledge of its secret).
+//! 2. [`KeyGeneration::deal`]: given everyone else's broadcasts, it sends each other
+//!    participant a [`DkgPrivate`] over the authenticated, confidential evaluator channel.
+//! 3. [`KeyGeneration::finish`]: given what the others sent it, it holds its share and the
+//!    public key package; [`into_oprf_share`] and [`into_signing_share`] convert them.
+
+use core::fmt;
+use std::collections::BTreeMap;
+
+use frost_core::Ciphersuite;
+use frost_core::keys::dkg::{part1, part2, part3, round1, round2};
+use frost_core::keys::{KeyPackage, PublicKeyPackage};
+use rand_core::CryptoRng;
+use zeroize::Zeroizing;
+
+use super::params::Threshold;
+use super::rng_bridge::RngBridge;
+use super::share::{
+    KeyShare, VerificationShares, identifier, scalar_from_frost, verification_from_frost,
+};
+use super::signing::{MAX_FROST_MESSAGE_LEN, SigningPublic, SigningShare};
+use crate::error::{Error, Result};
+
+/// FROST(ristretto255, SHA-512): the ciphersuite of the OPRF keys' DKG.
+pub type Ristretto255 = frost_ristretto255::Ristretto255Sha512;
+/// FROST(Ed25519, SHA-512): the ciphersuite of the signing key's DKG.
+pub type Ed25519 = frost_ed25519::Ed25519Sha512;
+/// The ciphersuites a [`KeyGeneration`] runs over: [`Ristretto255`] and [`Ed25519`].
+pub trait Suite: Ciphersuite {}
+impl Suite for Ristretto255 {}
+impl Suite for Ed25519 {}
+/// Key generation of a ristretto255 OPRF key.
+pub type OprfKeyGeneration = KeyGeneration<Ristretto255>;
+/// Key generation of the Ed25519 assertion signing key.
+pub type SigningKeyGeneration = KeyGeneration<Ed25519>;
+
+/// Maps FROST's culprit (if any) to our evaluator index.
+fn culprit<C: Ciphersuite>(params: Threshold, error: &frost_core::Error<C>) -> Error {
+    let found = error
+        .culprits()
+        .first()
+        .and_then(|id| (1..=params.n()).find(|&i| identifier::<C>(i).ok().as_ref() == Some(id)));
+    match found {
+        Some(dealer) => Error::BadDealing { dealer },
+        None => Error::Malformed,
+    }
+}
+
+/// Header `from:2 || to:2`, then FROST's own encoding, which must re-encode byte for byte.
+fn decode_frost<T>(
+    bytes: &[u8],
+    decode: impl Fn(&[u8]) -> Option<T>,
+    encode: impl Fn(&T) -> Option<Vec<u8>>,
+) -> Result<(u16, u16, T)> {
+    if bytes.len() > MAX_FROST_MESSAGE_LEN {
+        return Err(Error::InputTooLong);
+    }
+    let (header, payload) = bytes.split_first_chunk::<4>().ok_or(Error::InvalidLength {
+        expected: 4,
+        actual: bytes.len(),
+    })?;
+    let from = u16::from_be_bytes([header[0], header[1]]);
+    let to = u16::from_be_bytes([header[2], header[3]]);
+    if from == 0 {
+        return Err(Error::UnknownEvaluator { index: from });
+    }
+    let value = decode(payload).ok_or(Error::Malformed)?;
+    if encode(&value).as_deref() != Some(payload) {
+        return Err(Error::Malformed);
+    }
+    Ok((from, to, value))
+}
+
+/// Round one's broadcast from participant `from`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DkgBroadcast<C: Ciphersuite> {
+    from: u16,
+    package: round1::Package<C>,
+}
+
+impl<C: Ciphersuite> DkgBroadcast<C> {
+    /// The sender.
+    pub fn from(&self) -> u16 {
+        self.from
+    }
+
+    /// `from:2 || 0:2 || FROST round-one package`.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if FROST cannot encode it.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut out = [self.from.to_be_bytes(), [0, 0]].concat();
+        out.extend_from_slice(&self.package.serialize().map_err(|_| Error::Malformed)?);
+        Ok(out)
+    }
+
+    /// Decodes a broadcast strictly.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLength`], [`Error::InputTooLong`], [`Error::UnknownEvaluator`] for
+    /// sender 0 or a nonzero recipient, [`Error::Malformed`] for bytes FROST rejects or does
+    /// not re-encode identically.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let (from, to, package) = decode_frost(
+            bytes,
+            |b| round1::Package::<C>::deserialize(b).ok(),
+            |p| p.serialize().ok(),
+        )?;
+        if to != 0 {
+            return Err(Error::UnknownEvaluator { index: to });
+        }
+        Ok(Self { from, package })
+    }
+}
+
+/// Round two's private message from `from` to `to`: a secret share. Sent only over the
+/// mutually authenticated, confidential channel between the two; zeroized on drop (by
+/// `frost-core`), never printed.
+#[derive(Clone)]
+pub struct DkgPrivate<C: Ciphersuite> {
+    from: u16,
+    to: u16,
+    package: round2::Package<C>,
+}
+
+impl<C: Ciphersuite> fmt::Debug for DkgPrivate<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DkgPrivate")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Ciphersuite> DkgPrivate<C> {
+    /// The sender.
+    pub fn from(&self) -> u16 {
+        self.from
+    }
+
+    /// The recipient.
+    pub fn to(&self) -> u16 {
+        self.to
+    }
+
+    /// `from:2 || to:2 || FROST round-two package`, zeroized on drop.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if FROST cannot encode it.
+    pub fn to_bytes(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let mut out = Zeroizing::new([self.from.to_be_bytes(), self.to.to_be_bytes()].concat());
+        let package = Zeroizing::new(self.package.serialize().map_err(|_| Error::Malformed)?);
+        out.extend_from_slice(&package);
+        Ok(out)
+    }
+
+    /// Decodes a private message strictly.
+    ///
+    /// # Errors
+    /// As [`DkgBroadcast::from_bytes`]; recipient 0 is [`Error::UnknownEvaluator`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let (from, to, package) = decode_frost(
+            bytes,
+            |b| round2::Package::<C>::deserialize(b).ok(),
+            |p| p.serialize().ok(),
+        )?;
+        if to == 0 {
+            return Err(Error::UnknownEvaluator { index: to });
+        }
+        Ok(Self { from, to, package })
+    }
+}
+
+/// One participant's run of the DKG.
+pub struct KeyGeneration<C: Ciphersuite> {
+    index: u16,
+    params: Threshold,
+    first: Option<round1::SecretPackage<C>>,
+    second: Option<round2::SecretPackage<C>>,
+    broadcasts: BTreeMap<frost_core::Identifier<C>, round1::Package<C>>,
+}
+
+impl<C: Ciphersuite> fmt::Debug for KeyGeneration<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyGeneration")
+            .field("index", &self.index)
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Ciphersuite> KeyGeneration<C> {
+    /// Round one for participant `index` of `params.n()`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownEvaluator`] for an index outside `1..=n`.
+    pub fn start(
+        index: u16,
+        params: Threshold,
+        rng: &mut (impl CryptoRng + ?Sized),
+    ) -> Result<(Self, DkgBroadcast<C>)> {
+        params.check_index(index)?;
+        let (secret, package) = part1::<C, _>(
+            identifier::<C>(index)?,
+            params.n(),
+            params.t(),
+            RngBridge(rng),
+        )
+        .map_err(|_| Error::ThresholdParams)?;
+        Ok((
+            Self {
+                index,
+                params,
+                first: Some(secret),
+                second: None,
+                broadcasts: BTreeMap::new(),
+            },
+            DkgBroadcast {
+                from: index,
+                package,
+            },
+        ))
+    }
+
+    /// Round two: checks every other participant's broadcast (its proof of knowledge) and
+    /// deals this participant's shares to them.
+    ///
+    /// # Errors
+    /// [`Error::BadDealing`] naming a participant whose proof fails;
+    /// [`Error::UnknownEvaluator`] for a missing, repeated or own broadcast, or a second call.
+    pub fn deal(&mut self, broadcasts: &[DkgBroadcast<C>]) -> Result<Vec<DkgPrivate<C>>> {
+        let first = self
+            .first
+            .take()
+            .ok_or(Error::UnknownEvaluator { index: self.index })?;
+        let mut map = BTreeMap::new();
+        for broadcast in broadcasts {
+            self.params.check_index(broadcast.from)?;
+            if broadcast.from == self.index
+                || map
+                    .insert(identifier::<C>(broadcast.from)?, broadcast.package.clone())
+                    .is_some()
+            {
+                return Err(Error::UnknownEvaluator {
+                    index: broadcast.from,
+                });
+            }
+        }
+        if map.len() + 1 != usize::from(self.params.n()) {
+            return Err(Error::TooFewShares {
+                have: map.len() + 1,
+                need: usize::from(self.params.n()),
+            });
+        }
+        let (second, outgoing) = part2(first, &map).map_err(|e| culprit(self.params, &e))?;
+        let mut privates = Vec::with_capacity(outgoing.len());
+        for to in 1..=self.params.n() {
+            if let Some(package) = outgoing.get(&identifier::<C>(to)?) {
+                privates.push(DkgPrivate {
+                    from: self.index,
+                    to,
+                    package: package.clone(),
+                });
+            }
+        }
+        self.second = Some(second);
+        self.broadcasts = map;
+        Ok(privates)
+    }
+
+    /// Round three: checks each share dealt to this participant against its dealer's
+    /// commitments and returns this participant's key package and the public key package.
+    ///
+    /// # Errors
+    /// [`Error::BadDealing`] naming the dealer of a share that fails;
+    /// [`Error::UnknownEvaluator`] for a message to someone else or from an unknown sender.
+    pub fn finish(
+        self,
+        privates: &[DkgPrivate<C>],
+    ) -> Result<(KeyPackage<C>, PublicKeyPackage<C>)> {
+        let second = self
+            .second
+            .as_ref()
+            .ok_or(Error::UnknownEvaluator { index: self.index })?;
+        let mut map = BTreeMap::new();
+        for private in privates {
+            if private.to != self.index {
+                return Err(Error::UnknownEvaluator { index: private.to });
+            }
+            let id = identifier::<C>(private.from)?;
+            if !self.broadcasts.contains_key(&id)
+                || map.insert(id, private.package.clone()).is_some()
+            {
+                return Err(Error::UnknownEvaluator {
+                    index: private.from,
+                });
+            }
+        }
+        part3(second, &self.broadcasts, &map).map_err(|e| culprit(self.params, &e))
+    }
+
+    /// This participant's index.
+    pub fn index(&self) -> u16 {
+        self.index
+    }
+
+    /// The parameters of the run.
+    pub fn params(&self) -> Threshold {
+        self.params
+    }
+}
+
+/// A finished ristretto255 DKG as this evaluator's OPRF key share and the verification
+/// shares every party checks answers against.
+///
+/// # Errors
+/// [`Error::ThresholdParams`] if the packages are inconsistent.
+pub fn into_oprf_share(
+    params: Threshold,
+    index: u16,
+    key: &KeyPackage<frost_ristretto255::Ristretto255Sha512>,
+    public: &PublicKeyPackage<frost_ristretto255::Ristretto255Sha512>,
+) -> Result<(KeyShare, VerificationShares)> {
+    let share = KeyShare::new(index, scalar_from_frost(key.signing_share())?);
+    let shares = verification_from_frost(params, public)?;
+    if *shares.share(index)? != share.verification_share() {
+        return Err(Error::ThresholdParams);
+    }
+    Ok((share, shares))
+}
+
+/// A finished Ed25519 DKG as this evaluator's signing share and the public signing keys.
+pub fn into_signing_share(
+    params: Threshold,
+    index: u16,
+    key: KeyPackage<frost_ed25519::Ed25519Sha512>,
+    public: PublicKeyPackage<frost_ed25519::Ed25519Sha512>,
+) -> (SigningShare, SigningPublic) {
+    (
+        SigningShare::new(index, key),
+        SigningPublic::new(params, public),
+    )
+}

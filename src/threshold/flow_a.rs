@@ -1,0 +1,367 @@
+//! Flow A in threshold mode (`spec/12-threshold.md` §12.8). One shared inversion per
+//! (subject, epoch) gives each evaluator a share of `(k + m)⁻¹` for that subject. A login is
+//! two round trips:
+//!
+//! 1. The holder sends its [`Request`] to `t` or more evaluators; each (having authenticated
+//!    the subject itself) answers `s_i·B` with its proof and FROST commitments
+//!    ([`ShareEvaluation`]).
+//! 2. The holder checks the answers against the subject's tweak record, combines `Z`, and
+//!    sends the chosen `t` answers and commitments with the expiry ([`SigningRequest`]). Each
+//!    signer checks the answers against its own copy of the record, recombines `Z` itself,
+//!    rebuilds the single evaluator's signed message and signs its FROST share.
+//! 3. The holder aggregates one Ed25519 signature and forwards the same [`Assertion`] as with
+//!    one evaluator: the relying party's code does not change.
+
+use core::fmt;
+use core::slice;
+use std::collections::HashMap;
+
+use rand_core::CryptoRng;
+
+use super::answer::{ShareAnswer, combine};
+use super::inversion::{TweakKeys, TweakRecord, TweakShare};
+use super::share::VerificationShares;
+use super::signing::{
+    SignatureShare, SignerCommitment, SigningNonces, SigningPublic, SigningShare, aggregate,
+    commit, sign,
+};
+use crate::error::{Error, Result};
+use crate::messages::{BlindedElement, EvaluatedElement};
+use crate::pseudonym::attested::{
+    Assertion, Holder, HolderState, Request, signed_message, subject_info,
+};
+use crate::pseudonym::budget::EvaluationBudget;
+use crate::pseudonym::session::{check_expiry, grid_expiry};
+use crate::pseudonym::{Epoch, SubjectId};
+use crate::suite::Mode;
+
+/// Evaluator → holder, round one: the share answer and the FROST commitments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShareEvaluation {
+    /// The epoch whose key shares answered.
+    pub epoch: Epoch,
+    /// `s_i·B` with its proof against `S_i`.
+    pub answer: ShareAnswer,
+    /// FROST round-one commitments of this evaluator.
+    pub commitment: SignerCommitment,
+}
+
+/// Holder → each chosen signer, round two: the expiry, and the `t` answers and commitments
+/// of the signers, in the same order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SigningRequest {
+    /// The epoch.
+    pub epoch: Epoch,
+    /// Absolute expiry on the public grid.
+    pub expiry: u64,
+    /// The chosen signers' answers.
+    pub answers: Vec<ShareAnswer>,
+    /// The chosen signers' commitments.
+    pub commitments: Vec<SignerCommitment>,
+}
+
+/// A signer's state between its two rounds. Secret (the nonces): never printed.
+pub struct SignerState {
+    nonces: SigningNonces,
+    request: Request,
+}
+
+impl fmt::Debug for SignerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignerState").finish_non_exhaustive()
+    }
+}
+
+/// The tweak of one subject at one evaluator: its share and the checked public shares.
+struct SubjectTweak {
+    share: TweakShare,
+    keys: TweakKeys,
+    record: TweakRecord,
+}
+
+/// One evaluator of flow A in threshold mode, for one epoch.
+pub struct AttestedShareEvaluator {
+    realm: Vec<u8>,
+    epoch: Epoch,
+    shares: VerificationShares,
+    signing: SigningShare,
+    budget: EvaluationBudget,
+    subjects: HashMap<Vec<u8>, SubjectTweak>,
+}
+
+impl fmt::Debug for AttestedShareEvaluator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttestedShareEvaluator")
+            .field("epoch", &self.epoch)
+            .field("index", &self.signing.index())
+            .field("subjects", &self.subjects.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AttestedShareEvaluator {
+    /// An evaluator of `realm` and `epoch` holding `signing` and checking records against
+    /// `shares` (the verification shares of the epoch's flow A key).
+    pub fn new(
+        realm: &[u8],
+        epoch: Epoch,
+        shares: VerificationShares,
+        signing: SigningShare,
+        budget: EvaluationBudget,
+    ) -> Self {
+        Self {
+            realm: realm.to_vec(),
+            epoch,
+            shares,
+            signing,
+            budget,
+            subjects: HashMap::new(),
+        }
+    }
+
+    /// The evaluator's index.
+    pub fn index(&self) -> u16 {
+        self.signing.index()
+    }
+
+    /// Installs the result of `subject`'s inversion: this evaluator's share and the record,
+    /// which is checked here.
+    ///
+    /// # Errors
+    /// As [`TweakRecord::check`]; [`Error::TweakMismatch`] when `share` is not this
+    /// evaluator's share under the record.
+    pub fn install(
+        &mut self,
+        subject: &SubjectId,
+        share: TweakShare,
+        record: TweakRecord,
+    ) -> Result<()> {
+        let keys = record.check(&self.shares, &subject_info(subject)?)?;
+        if share.index() != self.index() || keys.share(share.index())? != share.public() {
+            return Err(Error::TweakMismatch);
+        }
+        self.subjects.insert(
+            subject.as_bytes().to_vec(),
+            SubjectTweak {
+                share,
+                keys,
+                record,
+            },
+        );
+        Ok(())
+    }
+
+    /// The subject's tweak record, for the holder (who checks it itself).
+    pub fn record(&self, subject: &SubjectId) -> Option<&TweakRecord> {
+        self.subjects.get(subject.as_bytes()).map(|s| &s.record)
+    }
+
+    fn tweak(&self, subject: &SubjectId) -> Result<&SubjectTweak> {
+        self.subjects
+            .get(subject.as_bytes())
+            .ok_or(Error::TweakMismatch)
+    }
+
+    /// Round one for the authenticated `subject`: the share answer and fresh FROST
+    /// commitments.
+    ///
+    /// # Errors
+    /// [`Error::TweakMismatch`] for a subject without an inversion in this epoch,
+    /// [`Error::BudgetExhausted`], [`Error::RandomnessFailure`].
+    pub fn evaluate(
+        &self,
+        subject: &SubjectId,
+        request: &Request,
+        rng: &mut (impl CryptoRng + ?Sized),
+    ) -> Result<(SignerState, ShareEvaluation)> {
+        let tweak = self.tweak(subject)?;
+        self.budget.charge(1)?;
+        let answer = tweak.share.answer(slice::from_ref(&request.blinded), rng)?;
+        let (nonces, commitment) = commit(&self.signing, rng);
+        Ok((
+            SignerState {
+                nonces,
+                request: *request,
+            },
+            ShareEvaluation {
+                epoch: self.epoch,
+                answer,
+                commitment,
+            },
+        ))
+    }
+
+    /// Round two: checks every answer of the signing request against this evaluator's copy
+    /// of the subject's record (each signer recombines `Z` itself), checks the expiry on its
+    /// own clock, and signs its FROST share of the single evaluator's message.
+    ///
+    /// # Errors
+    /// [`Error::UnknownEpoch`] for another epoch; [`Error::UnknownEvaluator`] when the
+    /// answers and commitments do not name the same signers or omit this one;
+    /// [`Error::BadShare`] naming a signer whose answer fails; [`Error::OffGridExpiry`] or
+    /// [`Error::Expired`]; [`Error::TooFewShares`] for fewer than `t` signers.
+    pub fn sign(
+        &self,
+        state: SignerState,
+        subject: &SubjectId,
+        request: &SigningRequest,
+        now: u64,
+    ) -> Result<SignatureShare> {
+        if request.epoch != self.epoch {
+            return Err(Error::UnknownEpoch {
+                epoch: request.epoch,
+            });
+        }
+        let tweak = self.tweak(subject)?;
+        let signers: Vec<u16> = request.commitments.iter().map(|c| c.index).collect();
+        let answered: Vec<u16> = request.answers.iter().map(|a| a.index).collect();
+        if signers != answered || !signers.contains(&self.index()) {
+            return Err(Error::UnknownEvaluator {
+                index: self.index(),
+            });
+        }
+        let z = combine_strict(&tweak.keys, &state.request.blinded, &request.answers)?;
+        check_expiry(request.expiry, now)?;
+        let message = signed_message(
+            &self.realm,
+            self.epoch,
+            &state.request.blinded,
+            &z,
+            &state.request.session,
+            request.expiry,
+        )?;
+        sign(&self.signing, state.nonces, &request.commitments, &message)
+    }
+}
+
+/// Combines exactly the answers given, each of which must verify: a signer signs only a `Z`
+/// it has checked in full.
+fn combine_strict(
+    keys: &TweakKeys,
+    blinded: &BlindedElement,
+    answers: &[ShareAnswer],
+) -> Result<EvaluatedElement> {
+    let t = keys.params().t();
+    if answers.len() != usize::from(t) {
+        return Err(Error::TooFewShares {
+            have: answers.len(),
+            need: usize::from(t),
+        });
+    }
+    let combined = combine(
+        Mode::Poprf,
+        t,
+        slice::from_ref(blinded),
+        answers,
+        true,
+        |i| keys.share(i).copied(),
+    )?;
+    combined.evaluated.first().copied().ok_or(Error::EmptyBatch)
+}
+
+/// The holder's combination after round one: `Z` and the signing request for the chosen
+/// signers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HolderCombination {
+    /// The combined `Z = (k + m)⁻¹·B`.
+    pub evaluated: EvaluatedElement,
+    /// What to send to each chosen signer.
+    pub request: SigningRequest,
+    /// Evaluators whose answers failed their proof.
+    pub rejected: Vec<u16>,
+}
+
+/// The holder's side of round one: checks the subject's tweak record against `shares` (the
+/// verification shares of the epoch's flow A key) and its own subject, checks the answers in
+/// the order given (dropping and naming bad ones), combines `t` and proposes the expiry
+/// [`grid_expiry`]`(now)`.
+///
+/// # Errors
+/// [`Error::UnknownEpoch`]/[`Error::StaleEpoch`] for an epoch not accepted at `now`,
+/// [`Error::ThresholdParams`] when `shares` are not for that epoch's key; as
+/// [`TweakRecord::check`]; [`Error::TooFewShares`] with fewer than `t` valid answers.
+pub fn combine_evaluations(
+    holder: &Holder,
+    state: &HolderState,
+    shares: &VerificationShares,
+    record: &TweakRecord,
+    evaluations: &[ShareEvaluation],
+    now: u64,
+) -> Result<HolderCombination> {
+    let epoch = evaluations
+        .first()
+        .ok_or(Error::TooFewShares { have: 0, need: 1 })?
+        .epoch;
+    if let Some(other) = evaluations.iter().find(|e| e.epoch != epoch) {
+        return Err(Error::UnknownEpoch { epoch: other.epoch });
+    }
+    let keys = holder.keys().accept_epoch(epoch, now)?;
+    if keys.attested != *shares.group_key() {
+        return Err(Error::ThresholdParams);
+    }
+    let tweak_keys = record.check(shares, holder.subject_info())?;
+    let request = Holder::request_of(state);
+    let answers: Vec<ShareAnswer> = evaluations.iter().map(|e| e.answer.clone()).collect();
+    let combined = combine(
+        Mode::Poprf,
+        shares.params().t(),
+        slice::from_ref(&request.blinded),
+        &answers,
+        false,
+        |i| tweak_keys.share(i).copied(),
+    )?;
+    let chosen: Vec<&ShareEvaluation> = combined
+        .used
+        .iter()
+        .filter_map(|i| evaluations.iter().find(|e| e.answer.index == *i))
+        .collect();
+    Ok(HolderCombination {
+        evaluated: combined
+            .evaluated
+            .first()
+            .copied()
+            .ok_or(Error::EmptyBatch)?,
+        request: SigningRequest {
+            epoch,
+            expiry: grid_expiry(now),
+            answers: chosen.iter().map(|e| e.answer.clone()).collect(),
+            commitments: chosen.iter().map(|e| e.commitment).collect(),
+        },
+        rejected: combined.rejected,
+    })
+}
+
+/// The holder's side of round two: aggregates the signature shares (naming a bad one),
+/// checks the signature under the key set's signing key and builds the assertion, exactly as
+/// with one evaluator.
+///
+/// # Errors
+/// [`Error::BadSignatureShare`] naming a signer whose share fails; [`Error::ThresholdParams`]
+/// when `signing` is not the epoch's published signing key; as
+/// [`Holder::finish`](crate::pseudonym::attested::Holder::finish).
+pub fn finish(
+    holder: &Holder,
+    state: HolderState,
+    signing: &SigningPublic,
+    combination: &HolderCombination,
+    signature_shares: &[SignatureShare],
+    now: u64,
+) -> Result<Assertion> {
+    let request = &combination.request;
+    let blinded_request = Holder::request_of(&state);
+    holder.finish_combined(state, request.epoch, request.expiry, now, |keys, realm| {
+        if signing.verifying_key()? != keys.attested_signing {
+            return Err(Error::ThresholdParams);
+        }
+        let message = signed_message(
+            realm,
+            request.epoch,
+            &blinded_request.blinded,
+            &combination.evaluated,
+            &blinded_request.session,
+            request.expiry,
+        )?;
+        let signature = aggregate(signing, &request.commitments, &message, signature_shares)?;
+        Ok((combination.evaluated, signature))
+    })
+}

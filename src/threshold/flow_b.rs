@@ -1,0 +1,130 @@
+//! Flow B in threshold mode (`spec/12-threshold.md` §12.7): one shared inversion per
+//! (domain, epoch) gives each evaluator a share `s_i` of `(k + m)⁻¹`; batches are then
+//! answered as in flow H, and the data holder checks the tweak record and every share proof,
+//! combines and finalizes. Pseudonyms equal the single evaluator's.
+
+use std::collections::HashMap;
+
+use rand_core::CryptoRng;
+
+use super::answer::{Combined, ShareResponse, combine, common_epoch};
+use super::inversion::{TweakRecord, TweakShare};
+use super::share::VerificationShares;
+use crate::error::{Error, Result};
+use crate::pseudonym::budget::EvaluationBudget;
+use crate::pseudonym::bulk::{BatchRequest, BlindBatch, CallerId, DataHolder, Policy, Quota};
+use crate::pseudonym::{Epoch, Pseudonym};
+use crate::suite::Mode;
+
+/// One evaluator of flow B in threshold mode: its tweak shares per domain for one epoch, with
+/// the same policy, budget and quota checks as the single evaluator.
+pub struct BulkShareEvaluator {
+    epoch: Epoch,
+    tweaks: HashMap<Vec<u8>, TweakShare>,
+    policy: Box<dyn Policy>,
+    quota: Box<dyn Quota>,
+    budget: EvaluationBudget,
+}
+
+impl core::fmt::Debug for BulkShareEvaluator {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("BulkShareEvaluator")
+            .field("epoch", &self.epoch)
+            .field("domains", &self.tweaks.len())
+            .field("budget", &self.budget)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BulkShareEvaluator {
+    /// An evaluator for `epoch` with no domains yet.
+    pub fn new(
+        epoch: Epoch,
+        policy: impl Policy + 'static,
+        quota: impl Quota + 'static,
+        budget: EvaluationBudget,
+    ) -> Self {
+        Self {
+            epoch,
+            tweaks: HashMap::new(),
+            policy: Box::new(policy),
+            quota: Box::new(quota),
+            budget,
+        }
+    }
+
+    /// Installs the share of `(k + m)⁻¹` this evaluator took from the inversion for `domain`.
+    pub fn install(&mut self, domain: &[u8], share: TweakShare) {
+        self.tweaks.insert(domain.to_vec(), share);
+    }
+
+    /// Answers a batch: policy, budget, quota (in that order, as the single evaluator), then
+    /// `s_i·B_j` with one proof against `S_i`.
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`], [`Error::BudgetExhausted`], [`Error::QuotaExceeded`];
+    /// [`Error::TweakMismatch`] for a domain without an inversion yet;
+    /// [`Error::RandomnessFailure`].
+    pub fn evaluate_batch(
+        &self,
+        caller: &CallerId,
+        request: &BatchRequest,
+        rng: &mut (impl CryptoRng + ?Sized),
+    ) -> Result<ShareResponse> {
+        if !self.policy.allows(caller, request.domain()) {
+            return Err(Error::Unauthorized);
+        }
+        let tweak = self
+            .tweaks
+            .get(request.domain())
+            .ok_or(Error::TweakMismatch)?;
+        let count = u64::try_from(request.blinded().len()).map_err(|_| Error::BatchTooLarge {
+            len: request.blinded().len(),
+        })?;
+        self.budget.charge(count)?;
+        self.quota.charge(caller, request.domain(), count)?;
+        Ok(ShareResponse {
+            epoch: self.epoch,
+            answer: tweak.answer(request.blinded(), rng)?,
+        })
+    }
+}
+
+/// The data holder's side: checks the domain's tweak record against `shares` (the
+/// verification shares of the epoch's published flow B key), checks each answer against the
+/// record's `S_i` (dropping and naming bad ones), combines `t` and finalizes the batch.
+///
+/// # Errors
+/// [`Error::UnknownEpoch`]/[`Error::StaleEpoch`], [`Error::ThresholdParams`] when `shares`
+/// are not for that epoch's key; the errors of [`TweakRecord::check`];
+/// [`Error::TooFewShares`] with fewer than `t` valid answers.
+pub fn finalize_batch(
+    holder: &DataHolder,
+    batch: &BlindBatch,
+    shares: &VerificationShares,
+    record: &TweakRecord,
+    responses: &[ShareResponse],
+    now: u64,
+) -> Result<(Vec<Pseudonym>, Combined)> {
+    let epoch = common_epoch(responses)?;
+    let answers: Vec<_> = responses.iter().map(|r| r.answer.clone()).collect();
+    let mut combined = None;
+    let pseudonyms = holder.finalize_combined(batch, epoch, now, |keys, info, blinded| {
+        if keys.bulk != *shares.group_key() {
+            return Err(Error::ThresholdParams);
+        }
+        let tweak_keys = record.check(shares, info)?;
+        let result = combine(
+            Mode::Poprf,
+            shares.params().t(),
+            blinded,
+            &answers,
+            false,
+            |i| tweak_keys.share(i).copied(),
+        )?;
+        let evaluated = result.evaluated.clone();
+        combined = Some(result);
+        Ok(evaluated)
+    })?;
+    Ok((pseudonyms, combined.ok_or(Error::EmptyBatch)?))
+}

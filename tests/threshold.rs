@@ -1,0 +1,829 @@
+//! Threshold mode (`spec/12-threshold.md`): outputs equal the single evaluator's for every
+//! `t`-subset, `t − 1` answers give nothing, and every corrupted contribution is named.
+#![cfg(feature = "threshold")]
+#![allow(clippy::unwrap_used, reason = "test helpers outside #[test]: a panic is a failed test")]
+
+mod common;
+mod threshold_support;
+
+use blindnym::pseudonym::bulk::{self, CallerId, DataHolder, Grants, MemoryQuota};
+use blindnym::pseudonym::holder_derived::{self, MasterCredential};
+use blindnym::pseudonym::{EvaluationBudget, attested};
+use blindnym::threshold::flow_a::{self, AttestedShareEvaluator, ShareEvaluation, SigningRequest};
+use blindnym::threshold::flow_b::{self, BulkShareEvaluator};
+use blindnym::threshold::flow_h::{self, ShareEvaluator};
+use blindnym::threshold::inversion::{MaskedProduct, PrivateShare, TweakRecord};
+use blindnym::threshold::signing::SignatureShare;
+use blindnym::threshold::{ShareResponse, Threshold};
+use blindnym::{Error, EvaluatedElement};
+use common::*;
+use threshold_support::*;
+
+const PARAMS: [(u16, u16); 2] = [(2, 3), (3, 5)];
+const CREDENTIAL: [u8; 32] = [7; 32];
+const DOMAIN: &[u8] = b"tax-register";
+const IDS: [&[u8]; 4] = [b"19800101-1234", b"19911231-0000", b"20000229-4321", b"x"];
+
+fn flow_h_holder() -> holder_derived::Holder {
+    holder_derived::Holder::new(
+        published(),
+        MasterCredential::from_bytes(&CREDENTIAL).unwrap(),
+    )
+}
+
+/// The single evaluator's flow H pseudonym at `shop` under epoch 2.
+fn flow_h_single() -> blindnym::Pseudonym {
+    let mut rng = seeded(1);
+    let holder = flow_h_holder();
+    let evaluator =
+        holder_derived::Evaluator::new(keys(1, 2).holder_derived(), EvaluationBudget::default());
+    let (state, request) = holder
+        .blind(&service("https://shop.example"), &mut rng)
+        .unwrap();
+    let response = evaluator.evaluate(&request, &mut rng).unwrap();
+    let key = holder.finalize(state, &response, NOW).unwrap();
+    key.pseudonym(&service("https://shop.example")).unwrap()
+}
+
+fn flow_h_answers(
+    t: u16,
+    n: u16,
+    who: &[u16],
+    seed: u8,
+) -> (holder_derived::HolderState, Vec<ShareResponse>) {
+    let (evaluators, _) = dealt(t, n);
+    let mut rng = seeded(seed);
+    let (state, request) = flow_h_holder()
+        .blind(&service("https://shop.example"), &mut rng)
+        .unwrap();
+    let responses = who
+        .iter()
+        .map(|&i| {
+            let share = evaluators[usize::from(i) - 1].holder_derived.clone();
+            let response = ShareEvaluator::new(2, share, EvaluationBudget::default())
+                .evaluate(&request, &mut rng)
+                .unwrap();
+            ShareResponse::from_bytes(&response.to_bytes().unwrap()).unwrap()
+        })
+        .collect();
+    (state, responses)
+}
+
+#[test]
+fn flow_h_threshold_equals_single_evaluator_for_every_t_subset() {
+    let single = flow_h_single();
+    for (t, n) in PARAMS {
+        let (_, public) = dealt(t, n);
+        for subset in subsets(n, t) {
+            let (state, responses) = flow_h_answers(t, n, &subset, 2);
+            let (key, combined) = flow_h::finalize(
+                &flow_h_holder(),
+                state,
+                &public.holder_derived,
+                &responses,
+                NOW,
+            )
+            .unwrap();
+            assert_eq!(combined.used, subset);
+            assert_eq!(
+                key.pseudonym(&service("https://shop.example")).unwrap(),
+                single,
+                "({t},{n}) {subset:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn flow_h_t_minus_one_answers_give_nothing() {
+    for (t, n) in PARAMS {
+        let (_, public) = dealt(t, n);
+        let who: Vec<u16> = (1..t).collect();
+        let (state, responses) = flow_h_answers(t, n, &who, 3);
+        let result = flow_h::finalize(
+            &flow_h_holder(),
+            state,
+            &public.holder_derived,
+            &responses,
+            NOW,
+        );
+        assert_eq!(
+            result.err(),
+            Some(Error::TooFewShares {
+                have: usize::from(t) - 1,
+                need: usize::from(t)
+            })
+        );
+    }
+}
+
+#[test]
+fn flow_h_t_minus_one_shares_interpolate_to_another_key() {
+    // The best t − 1 colluders can do with their shares alone: interpolate as if the
+    // polynomial had degree t − 2. The result is not the key.
+    use blindnym::curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT as G;
+    use blindnym::curve25519_dalek::scalar::Scalar;
+    for (t, n) in PARAMS {
+        let (evaluators, public) = dealt(t, n);
+        let colluders: Vec<u16> = (1..t).collect();
+        let guess = if colluders.len() == 1 {
+            evaluators[0].holder_derived.verification_share()
+        } else {
+            let xs: Vec<Scalar> = colluders.iter().map(|&i| Scalar::from(i)).collect();
+            let mut sum = blindnym::curve25519_dalek::RistrettoPoint::default();
+            for (a, &i) in colluders.iter().enumerate() {
+                let mut lambda = Scalar::ONE;
+                for (b, x) in xs.iter().enumerate() {
+                    if a != b {
+                        lambda *= x * (x - xs[a]).invert();
+                    }
+                }
+                sum += lambda
+                    * blindnym::hazmat::decode_element(
+                        public.holder_derived.share(i).unwrap().as_bytes(),
+                    )
+                    .unwrap();
+            }
+            blindnym::PublicKey::from_bytes(sum.compress().as_bytes()).unwrap()
+        };
+        assert_ne!(&guess, public.holder_derived.group_key());
+        let _ = G;
+    }
+}
+
+#[test]
+fn flow_h_corrupted_share_is_named_and_another_set_used() {
+    for (t, n) in PARAMS {
+        let (_, public) = dealt(t, n);
+        let all: Vec<u16> = (1..=n).collect();
+        for bad in 1..=n {
+            let (state, mut responses) = flow_h_answers(t, n, &all, 4);
+            // Evaluator `bad` answers with another evaluator's element: a valid point, a
+            // wrong answer.
+            let other = responses[usize::from(bad % n)].answer.evaluated.clone();
+            responses[usize::from(bad) - 1].answer.evaluated = other;
+            let (key, combined) = flow_h::finalize(
+                &flow_h_holder(),
+                state,
+                &public.holder_derived,
+                &responses,
+                NOW,
+            )
+            .unwrap();
+            if bad <= t {
+                assert_eq!(combined.rejected, vec![bad]);
+            }
+            assert!(!combined.used.contains(&bad));
+            assert_eq!(
+                key.pseudonym(&service("https://shop.example")).unwrap(),
+                flow_h_single()
+            );
+        }
+    }
+}
+
+#[test]
+fn flow_h_shares_for_another_key_are_refused() {
+    let (_, public) = dealt(2, 3);
+    let other =
+        blindnym::threshold::deal_epoch(&keys(9, 2), Threshold::new(2, 3).unwrap(), &mut seeded(5))
+            .unwrap()
+            .1;
+    let (state, responses) = flow_h_answers(2, 3, &[1, 2], 6);
+    let result = flow_h::finalize(
+        &flow_h_holder(),
+        state,
+        &other.holder_derived,
+        &responses,
+        NOW,
+    );
+    assert_eq!(result.err(), Some(Error::ThresholdParams));
+    let _ = public;
+}
+
+/// The single evaluator's flow B pseudonyms for [`IDS`].
+fn flow_b_single() -> Vec<blindnym::Pseudonym> {
+    let mut rng = seeded(10);
+    let holder = DataHolder::new(published(), DOMAIN).unwrap();
+    let caller = CallerId::new(b"registry");
+    let evaluator = bulk::Evaluator::new(
+        keys(1, 2).bulk(),
+        Grants::new().allow(&caller, DOMAIN),
+        MemoryQuota::new(1_000),
+        EvaluationBudget::default(),
+    );
+    let (batch, request) = holder.blind_batch(&IDS, &mut rng).unwrap();
+    let response = evaluator
+        .evaluate_batch(&caller, &request, &mut rng)
+        .unwrap();
+    holder.finalize_batch(&batch, &response, NOW).unwrap()
+}
+
+fn bulk_evaluators(t: u16, n: u16, seed: u8) -> (Vec<BulkShareEvaluator>, TweakRecord) {
+    let (evaluators, public) = dealt(t, n);
+    let shares: Vec<_> = evaluators.iter().map(|e| &e.bulk).collect();
+    let info = bulk::domain_info(DOMAIN).unwrap();
+    let (record, tweak_shares) = invert(&shares, &public.bulk, &info, seed);
+    let caller = CallerId::new(b"registry");
+    let bulk_evaluators = tweak_shares
+        .into_iter()
+        .map(|share| {
+            let mut evaluator = BulkShareEvaluator::new(
+                2,
+                Grants::new().allow(&caller, DOMAIN),
+                MemoryQuota::new(1_000),
+                EvaluationBudget::default(),
+            );
+            evaluator.install(DOMAIN, share);
+            evaluator
+        })
+        .collect();
+    (bulk_evaluators, record)
+}
+
+#[test]
+fn flow_b_threshold_equals_single_evaluator_for_every_t_subset() {
+    let single = flow_b_single();
+    for (t, n) in PARAMS {
+        let (_, public) = dealt(t, n);
+        let (evaluators, record) = bulk_evaluators(t, n, 11);
+        let holder = DataHolder::new(published(), DOMAIN).unwrap();
+        let caller = CallerId::new(b"registry");
+        for subset in subsets(n, t) {
+            let mut rng = seeded(12);
+            let (batch, request) = holder.blind_batch(&IDS, &mut rng).unwrap();
+            let responses: Vec<ShareResponse> = subset
+                .iter()
+                .map(|&i| {
+                    let r = evaluators[usize::from(i) - 1]
+                        .evaluate_batch(&caller, &request, &mut rng)
+                        .unwrap();
+                    ShareResponse::from_bytes(&r.to_bytes().unwrap()).unwrap()
+                })
+                .collect();
+            let (pseudonyms, combined) =
+                flow_b::finalize_batch(&holder, &batch, &public.bulk, &record, &responses, NOW)
+                    .unwrap();
+            assert_eq!(combined.used, subset);
+            assert_eq!(pseudonyms, single, "({t},{n}) {subset:?}");
+        }
+        // t − 1 answers are not enough.
+        let mut rng = seeded(13);
+        let (batch, request) = holder.blind_batch(&IDS, &mut rng).unwrap();
+        let few: Vec<ShareResponse> = evaluators[..usize::from(t) - 1]
+            .iter()
+            .map(|e| e.evaluate_batch(&caller, &request, &mut rng).unwrap())
+            .collect();
+        let result = flow_b::finalize_batch(&holder, &batch, &public.bulk, &record, &few, NOW);
+        assert_eq!(
+            result.err(),
+            Some(Error::TooFewShares {
+                have: usize::from(t) - 1,
+                need: usize::from(t)
+            })
+        );
+    }
+}
+
+#[test]
+fn flow_b_record_for_another_domain_is_refused() {
+    let (_, public) = dealt(2, 3);
+    let (evaluators, record) = bulk_evaluators(2, 3, 14);
+    let caller = CallerId::new(b"registry");
+    let other = DataHolder::new(published(), b"health-register").unwrap();
+    let mut rng = seeded(15);
+    let (batch, request) = other.blind_batch(&IDS, &mut rng).unwrap();
+    // The evaluators have no inversion for that domain...
+    assert_eq!(
+        evaluators[0]
+            .evaluate_batch(&caller, &request, &mut rng)
+            .err(),
+        Some(Error::Unauthorized)
+    );
+    // ...and a record for the tax domain does not pass for the health domain.
+    let holder = DataHolder::new(published(), DOMAIN).unwrap();
+    let (_, tax_request) = holder.blind_batch(&IDS, &mut rng).unwrap();
+    let responses: Vec<_> = evaluators[..2]
+        .iter()
+        .map(|e| e.evaluate_batch(&caller, &tax_request, &mut rng).unwrap())
+        .collect();
+    let result = flow_b::finalize_batch(&other, &batch, &public.bulk, &record, &responses, NOW);
+    assert_eq!(result.err(), Some(Error::TweakMismatch));
+}
+
+#[test]
+fn inversion_names_a_dealer_whose_share_or_commitment_is_wrong() {
+    for (t, n) in PARAMS {
+        let (evaluators, public) = dealt(t, n);
+        let shares: Vec<_> = evaluators.iter().map(|e| &e.bulk).collect();
+        let info = bulk::domain_info(DOMAIN).unwrap();
+        for bad in 1..=n {
+            // A wrong private share from `bad` to participant 1 (or 2 when bad is 1).
+            let victim: u16 = if bad == 1 { 2 } else { 1 };
+            let mut run = deal_all(&shares, &public.bulk, &info, 20);
+            let slot = &mut run.privates[usize::from(victim) - 1][usize::from(bad) - 1];
+            let mut bytes = slot.to_bytes().to_vec();
+            bytes[4] ^= 1;
+            *slot = PrivateShare::from_bytes(&bytes).unwrap();
+            let results = products(&mut run, 21);
+            assert_eq!(
+                results[usize::from(victim) - 1].as_ref().err(),
+                Some(&Error::BadDealing { dealer: bad })
+            );
+            // A wrong commitment in `bad`'s dealing: every other participant names it.
+            let mut run = deal_all(&shares, &public.bulk, &info, 22);
+            let other = run.dealings[usize::from(bad % n)].to_bytes();
+            let mut bytes = run.dealings[usize::from(bad) - 1].to_bytes();
+            bytes[4..36].copy_from_slice(&other[4..36]);
+            run.dealings[usize::from(bad) - 1] =
+                blindnym::threshold::inversion::Dealing::from_bytes(&bytes).unwrap();
+            for (i, result) in products(&mut run, 23).iter().enumerate() {
+                assert_eq!(
+                    result.as_ref().err(),
+                    Some(&Error::BadDealing { dealer: bad }),
+                    "participant {}",
+                    i + 1
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn inversion_names_a_wrong_masked_product_and_continues_without_it() {
+    let info = bulk::domain_info(DOMAIN).unwrap();
+    // With exactly 2t − 1 participants a wrong product is named and the run must restart.
+    for (t, n) in PARAMS {
+        let (evaluators, public) = dealt(t, n);
+        let shares: Vec<_> = evaluators.iter().map(|e| &e.bulk).collect();
+        for bad in 1..=n {
+            let mut run = deal_all(&shares, &public.bulk, &info, 30);
+            let mut products: Vec<MaskedProduct> = products(&mut run, 31)
+                .into_iter()
+                .map(Result::unwrap)
+                .collect();
+            products[usize::from(bad) - 1].w += blindnym::curve25519_dalek::Scalar::ONE;
+            let result =
+                TweakRecord::assemble(&public.bulk, &info, run.dealings.clone(), &products);
+            assert_eq!(result.err(), Some(Error::BadProduct { evaluator: bad }));
+        }
+    }
+    // With a spare participant (t = 2, n = 4) the record is built from the others, and the
+    // pseudonyms are still the single evaluator's.
+    let (evaluators, public) = dealt(2, 4);
+    let shares: Vec<_> = evaluators.iter().map(|e| &e.bulk).collect();
+    let mut run = deal_all(&shares, &public.bulk, &info, 32);
+    let mut products: Vec<MaskedProduct> = products(&mut run, 33)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    products[0].w += blindnym::curve25519_dalek::Scalar::ONE;
+    let (record, rejected) =
+        TweakRecord::assemble(&public.bulk, &info, run.dealings.clone(), &products).unwrap();
+    assert_eq!(rejected, vec![1]);
+    let tweak_shares: Vec<_> = run
+        .participants
+        .into_iter()
+        .map(|p| p.finish(&record, &info).unwrap())
+        .collect();
+    let holder = DataHolder::new(published(), DOMAIN).unwrap();
+    let mut rng = seeded(34);
+    let (batch, request) = holder.blind_batch(&IDS, &mut rng).unwrap();
+    let responses: Vec<ShareResponse> = tweak_shares[2..]
+        .iter()
+        .map(|s| ShareResponse {
+            epoch: 2,
+            answer: s.answer(request.blinded(), &mut rng).unwrap(),
+        })
+        .collect();
+    let (pseudonyms, _) =
+        flow_b::finalize_batch(&holder, &batch, &public.bulk, &record, &responses, NOW).unwrap();
+    assert_eq!(pseudonyms, flow_b_single());
+}
+
+#[test]
+fn tampered_tweak_record_is_refused() {
+    let (_, public) = dealt(2, 3);
+    let (_, record) = bulk_evaluators(2, 3, 40);
+    let info = bulk::domain_info(DOMAIN).unwrap();
+    assert!(record.check(&public.bulk, &info).is_ok());
+    let bytes = record.to_bytes();
+    // w (bytes 34..66) changed: the products no longer open to it.
+    let mut tampered = bytes.clone();
+    tampered[34] ^= 1;
+    let tampered = TweakRecord::from_bytes(&tampered).unwrap();
+    assert_eq!(
+        tampered.check(&public.bulk, &info).err(),
+        Some(Error::TweakMismatch)
+    );
+    // A product's proof changed: that participant is named.
+    let mut tampered = bytes.clone();
+    let last = tampered.len() - 1;
+    tampered[last - 40] ^= 1;
+    if let Ok(tampered) = TweakRecord::from_bytes(&tampered) {
+        assert_eq!(
+            tampered.check(&public.bulk, &info).err(),
+            Some(Error::BadProduct { evaluator: 3 })
+        );
+    }
+    // Another tweak.
+    assert_eq!(
+        record.check(&public.bulk, b"another info").err(),
+        Some(Error::TweakMismatch)
+    );
+}
+
+struct FlowA {
+    evaluators: Vec<AttestedShareEvaluator>,
+    public: blindnym::threshold::EpochShares,
+}
+
+fn flow_a_deployment(t: u16, n: u16, who: &str, seed: u8) -> FlowA {
+    let (evaluators, public) = dealt(t, n);
+    let shares: Vec<_> = evaluators.iter().map(|e| &e.attested).collect();
+    let info = attested::subject_info(&subject(who)).unwrap();
+    let (record, tweak_shares) = invert(&shares, &public.attested, &info, seed);
+    let evaluators = evaluators
+        .iter()
+        .zip(tweak_shares)
+        .map(|(e, share)| {
+            let mut evaluator = AttestedShareEvaluator::new(
+                REALM,
+                2,
+                public.attested.clone(),
+                e.signing.clone(),
+                EvaluationBudget::default(),
+            );
+            evaluator
+                .install(&subject(who), share, record.clone())
+                .unwrap();
+            evaluator
+        })
+        .collect();
+    FlowA { evaluators, public }
+}
+
+/// A threshold flow A login by `who` at `origin` through the evaluators `signers` (answers
+/// from `answering`), every message as bytes where it has an encoding.
+fn threshold_login(
+    deployment: &FlowA,
+    who: &str,
+    origin: &str,
+    answering: &[u16],
+    corrupt_signature_of: Option<u16>,
+    seed: u8,
+) -> blindnym::Result<blindnym::Pseudonym> {
+    let mut rng = seeded(seed);
+    let (pending, challenge) = rp(origin).challenge(&mut rng, NOW);
+    let holder = attested::Holder::new(published(), subject(who))?;
+    let (state, request) = holder.request(&service(origin), &challenge, &channel(1), &mut rng)?;
+    let mut signer_states = Vec::new();
+    let mut evaluations: Vec<ShareEvaluation> = Vec::new();
+    for &i in answering {
+        let evaluator = &deployment.evaluators[usize::from(i) - 1];
+        let (signer_state, evaluation) = evaluator.evaluate(&subject(who), &request, &mut rng)?;
+        signer_states.push((i, signer_state));
+        evaluations.push(evaluation);
+    }
+    let record = deployment.evaluators[usize::from(answering[0]) - 1]
+        .record(&subject(who))
+        .unwrap()
+        .clone();
+    let combination = flow_a::combine_evaluations(
+        &holder,
+        &state,
+        &deployment.public.attested,
+        &record,
+        &evaluations,
+        NOW,
+    )?;
+    let signing_request: &SigningRequest = &combination.request;
+    let mut shares = Vec::new();
+    for (i, signer_state) in signer_states {
+        if !signing_request.commitments.iter().any(|c| c.index == i) {
+            continue;
+        }
+        let share = deployment.evaluators[usize::from(i) - 1].sign(
+            signer_state,
+            &subject(who),
+            signing_request,
+            NOW,
+        )?;
+        let mut bytes = share.to_bytes();
+        if corrupt_signature_of == Some(i) {
+            let last = bytes.len() - 1;
+            bytes[last - 5] ^= 1;
+        }
+        shares.push(SignatureShare::from_bytes(&bytes)?);
+    }
+    let assertion = flow_a::finish(
+        &holder,
+        state,
+        &deployment.public.signing,
+        &combination,
+        &shares,
+        NOW,
+    )?;
+    // The relying party's code is the single-evaluator code, unchanged.
+    let assertion = attested::Assertion::from_bytes(&assertion.to_bytes())?;
+    verify_at(origin, Session { pending, assertion }, &channel(1), NOW)
+}
+
+#[test]
+fn flow_a_threshold_login_verifies_at_the_unchanged_relying_party_for_every_t_subset() {
+    let single = verify_at(
+        "https://shop.example",
+        flow_a_session(
+            &attested_evaluator(1, 2),
+            "alice",
+            "https://shop.example",
+            &channel(1),
+            50,
+        )
+        .unwrap(),
+        &channel(1),
+        NOW,
+    )
+    .unwrap();
+    for (t, n) in PARAMS {
+        let deployment = flow_a_deployment(t, n, "alice", 51);
+        for subset in subsets(n, t) {
+            let pseudonym = threshold_login(
+                &deployment,
+                "alice",
+                "https://shop.example",
+                &subset,
+                None,
+                52,
+            )
+            .unwrap();
+            assert_eq!(pseudonym, single, "({t},{n}) {subset:?}");
+        }
+        // t − 1 evaluators cannot log anyone in.
+        let few: Vec<u16> = (1..t).collect();
+        let result = threshold_login(&deployment, "alice", "https://shop.example", &few, None, 53);
+        assert_eq!(
+            result.err(),
+            Some(Error::TooFewShares {
+                have: usize::from(t) - 1,
+                need: usize::from(t)
+            })
+        );
+    }
+}
+
+#[test]
+fn flow_a_bad_signature_share_is_named() {
+    for (t, n) in PARAMS {
+        let deployment = flow_a_deployment(t, n, "alice", 54);
+        let signers: Vec<u16> = (1..=t).collect();
+        for &bad in &signers {
+            let result = threshold_login(
+                &deployment,
+                "alice",
+                "https://shop.example",
+                &signers,
+                Some(bad),
+                55,
+            );
+            assert_eq!(
+                result.err(),
+                Some(Error::BadSignatureShare { evaluator: bad })
+            );
+        }
+    }
+}
+
+#[test]
+fn flow_a_signer_refuses_a_wrong_share_answer() {
+    let deployment = flow_a_deployment(2, 3, "alice", 56);
+    let mut rng = seeded(57);
+    let (_, challenge) = rp("https://shop.example").challenge(&mut rng, NOW);
+    let holder = attested::Holder::new(published(), subject("alice")).unwrap();
+    let (state, request) = holder
+        .request(
+            &service("https://shop.example"),
+            &challenge,
+            &channel(1),
+            &mut rng,
+        )
+        .unwrap();
+    let mut states = Vec::new();
+    let mut evaluations = Vec::new();
+    for evaluator in &deployment.evaluators[..2] {
+        let (s, e) = evaluator
+            .evaluate(&subject("alice"), &request, &mut rng)
+            .unwrap();
+        states.push(s);
+        evaluations.push(e);
+    }
+    let record = deployment.evaluators[0]
+        .record(&subject("alice"))
+        .unwrap()
+        .clone();
+    let combination = flow_a::combine_evaluations(
+        &holder,
+        &state,
+        &deployment.public.attested,
+        &record,
+        &evaluations,
+        NOW,
+    )
+    .unwrap();
+    // A holder (or a colluding evaluator) swaps evaluator 2's answer for a forged element:
+    // evaluator 1 checks before it signs, and names evaluator 2.
+    let mut forged = combination.request.clone();
+    forged.answers[1].evaluated =
+        vec![EvaluatedElement::from_bytes(request.blinded.as_bytes()).unwrap()];
+    let signer_state = states.remove(0);
+    let result = deployment.evaluators[0].sign(signer_state, &subject("alice"), &forged, NOW);
+    assert_eq!(result.err(), Some(Error::BadShare { evaluator: 2 }));
+    // Another subject's evaluators have no tweak for alice: no answer at all.
+    let bob = flow_a_deployment(2, 3, "bob", 58);
+    assert_eq!(
+        bob.evaluators[0]
+            .evaluate(&subject("alice"), &request, &mut rng)
+            .err(),
+        Some(Error::TweakMismatch)
+    );
+}
+
+/// One full DKG run among `n` participants, every message as bytes.
+fn run_dkg<C: blindnym::threshold::dkg::Suite>(
+    params: Threshold,
+    seed: u8,
+) -> Vec<(
+    blindnym::threshold::dkg::KeyGeneration<C>,
+    Vec<blindnym::threshold::dkg::DkgPrivate<C>>,
+)> {
+    use blindnym::threshold::dkg::{DkgBroadcast, DkgPrivate, KeyGeneration};
+    let mut rng = seeded(seed);
+    let mut runs = Vec::new();
+    let mut broadcasts = Vec::new();
+    for i in 1..=params.n() {
+        let (run, broadcast) = KeyGeneration::<C>::start(i, params, &mut rng).unwrap();
+        runs.push(run);
+        broadcasts.push(DkgBroadcast::<C>::from_bytes(&broadcast.to_bytes().unwrap()).unwrap());
+    }
+    let mut privates = Vec::new();
+    for run in &mut runs {
+        let others: Vec<_> = broadcasts
+            .iter()
+            .filter(|b| b.from() != run.index())
+            .cloned()
+            .collect();
+        for private in run.deal(&others).unwrap() {
+            privates.push(DkgPrivate::<C>::from_bytes(&private.to_bytes().unwrap()).unwrap());
+        }
+    }
+    runs.into_iter()
+        .map(|run| {
+            let mine = privates
+                .iter()
+                .filter(|p| p.to() == run.index())
+                .cloned()
+                .collect();
+            (run, mine)
+        })
+        .collect()
+}
+
+#[test]
+fn dkg_keyed_deployment_works_end_to_end() {
+    use blindnym::pseudonym::{EpochPublicKeys, KeySet, KeySetVerifier};
+    use blindnym::threshold::dkg::{Ed25519, Ristretto255, into_oprf_share, into_signing_share};
+    let params = Threshold::new(2, 3).unwrap();
+    let oprf = |seed| -> Vec<_> {
+        run_dkg::<Ristretto255>(params, seed)
+            .into_iter()
+            .map(|(run, mine)| {
+                let index = run.index();
+                let (key, public) = run.finish(&mine).unwrap();
+                into_oprf_share(params, index, &key, &public).unwrap()
+            })
+            .collect()
+    };
+    let (holder_derived, attested_keys) = (oprf(60), oprf(61));
+    let signing: Vec<_> = run_dkg::<Ed25519>(params, 62)
+        .into_iter()
+        .map(|(run, mine)| {
+            let index = run.index();
+            let (key, public) = run.finish(&mine).unwrap();
+            into_signing_share(params, index, key, public)
+        })
+        .collect();
+    // Every participant ends with the same public side.
+    assert!(holder_derived.windows(2).all(|w| w[0].1 == w[1].1));
+    assert!(signing.windows(2).all(|w| w[0].1 == w[1].1));
+    let epoch = EpochPublicKeys {
+        epoch: 1,
+        not_before: EPOCH_1_START,
+        holder_derived: *holder_derived[0].1.group_key(),
+        attested: *attested_keys[0].1.group_key(),
+        attested_signing: signing[0].1.verifying_key().unwrap(),
+        bulk: *attested_keys[0].1.group_key(),
+    };
+    let set =
+        signer().sign(KeySet::new(REALM, 1, EPOCH_1_START, SET_NOT_AFTER, vec![epoch]).unwrap());
+    let verified = KeySetVerifier::new(signer().verifying_key(), REALM)
+        .accept(&set, NOW)
+        .unwrap();
+
+    // Flow H: two different pairs of evaluators give the holder the same service key.
+    let shop = service("https://shop.example");
+    let holder = holder_derived::Holder::new(
+        verified.clone(),
+        MasterCredential::from_bytes(&CREDENTIAL).unwrap(),
+    );
+    let mut rng = seeded(63);
+    let mut pseudonyms = Vec::new();
+    for pair in [[1u16, 2], [2, 3]] {
+        let (state, request) = holder.blind(&shop, &mut rng).unwrap();
+        let responses: Vec<_> = pair
+            .iter()
+            .map(|&i| {
+                ShareEvaluator::new(
+                    1,
+                    holder_derived[usize::from(i) - 1].0.clone(),
+                    EvaluationBudget::default(),
+                )
+                .evaluate(&request, &mut rng)
+                .unwrap()
+            })
+            .collect();
+        let (key, _) =
+            flow_h::finalize(&holder, state, &holder_derived[0].1, &responses, NOW).unwrap();
+        pseudonyms.push(key.pseudonym(&shop).unwrap());
+    }
+    assert_eq!(pseudonyms[0], pseudonyms[1]);
+
+    // Flow A: inversion for alice, then a FROST-signed login the relying party accepts.
+    let info = attested::subject_info(&subject("alice")).unwrap();
+    let key_shares: Vec<_> = attested_keys.iter().map(|(k, _)| k).collect();
+    let (record, tweak_shares) = invert(&key_shares, &attested_keys[0].1, &info, 64);
+    let evaluators: Vec<_> = tweak_shares
+        .into_iter()
+        .zip(&signing)
+        .map(|(share, (signing_share, _))| {
+            let mut evaluator = AttestedShareEvaluator::new(
+                REALM,
+                1,
+                attested_keys[0].1.clone(),
+                signing_share.clone(),
+                EvaluationBudget::default(),
+            );
+            evaluator
+                .install(&subject("alice"), share, record.clone())
+                .unwrap();
+            evaluator
+        })
+        .collect();
+    let mut logins = Vec::new();
+    for pair in [[1u16, 3], [2, 3]] {
+        let relying_party = attested::RelyingParty::new(verified.clone(), shop.clone()).unwrap();
+        let (pending, challenge) = relying_party.challenge(&mut rng, NOW);
+        let alice = attested::Holder::new(verified.clone(), subject("alice")).unwrap();
+        let (state, request) = alice
+            .request(&shop, &challenge, &channel(1), &mut rng)
+            .unwrap();
+        let mut states = Vec::new();
+        let mut evaluations = Vec::new();
+        for &i in &pair {
+            let (s, e) = evaluators[usize::from(i) - 1]
+                .evaluate(&subject("alice"), &request, &mut rng)
+                .unwrap();
+            states.push((i, s));
+            evaluations.push(e);
+        }
+        let combination = flow_a::combine_evaluations(
+            &alice,
+            &state,
+            &attested_keys[0].1,
+            &record,
+            &evaluations,
+            NOW,
+        )
+        .unwrap();
+        let shares: Vec<_> = states
+            .into_iter()
+            .map(|(i, s)| {
+                evaluators[usize::from(i) - 1]
+                    .sign(s, &subject("alice"), &combination.request, NOW)
+                    .unwrap()
+            })
+            .collect();
+        let assertion =
+            flow_a::finish(&alice, state, &signing[0].1, &combination, &shares, NOW).unwrap();
+        let pseudonym = relying_party
+            .verify(
+                pending,
+                &assertion,
+                &channel(1),
+                NOW,
+                &blindnym::pseudonym::MemoryNonceStore::new(),
+            )
+            .unwrap();
+        logins.push(pseudonym);
+    }
+    assert_eq!(logins[0], logins[1]);
+}

@@ -1,0 +1,118 @@
+//! Runs whole threshold deployments in one process for the tests: a dealer split of the
+//! fixtures' epoch 2 keys, and the shared inversion with every participant honest.
+#![allow(dead_code)]
+
+use blindnym::threshold::inversion::{
+    Dealing, InversionParticipant, MaskedProduct, PrivateShare, TweakRecord, TweakShare, deal_round,
+};
+use blindnym::threshold::{
+    EpochShares, EvaluatorShares, KeyShare, Threshold, VerificationShares, deal_epoch,
+};
+
+use crate::common::{keys, seeded};
+
+/// Shares of the fixtures' epoch 2 keys (root 1), dealt for `(t, n)`.
+pub fn dealt(t: u16, n: u16) -> (Vec<EvaluatorShares>, EpochShares) {
+    let params = Threshold::new(t, n).expect("params");
+    deal_epoch(&keys(1, 2), params, &mut seeded(90)).expect("deal")
+}
+
+/// Every `t`-subset of `1..=n`, in lexicographic order.
+pub fn subsets(n: u16, t: u16) -> Vec<Vec<u16>> {
+    fn extend(start: u16, n: u16, t: usize, current: &mut Vec<u16>, out: &mut Vec<Vec<u16>>) {
+        if current.len() == t {
+            out.push(current.clone());
+            return;
+        }
+        for i in start..=n {
+            current.push(i);
+            extend(i + 1, n, t, current, out);
+            current.pop();
+        }
+    }
+    let mut out = Vec::new();
+    extend(1, n, usize::from(t), &mut Vec::new(), &mut out);
+    out
+}
+
+/// Round one and two of an inversion among the holders of `shares`; `tamper` may change
+/// what each participant receives before round two.
+pub struct Run {
+    pub participants: Vec<InversionParticipant>,
+    pub dealings: Vec<Dealing>,
+    pub privates: Vec<Vec<PrivateShare>>,
+}
+
+pub fn deal_all(shares: &[&KeyShare], public: &VerificationShares, info: &[u8], seed: u8) -> Run {
+    let mut rng = seeded(seed);
+    let indices: Vec<u16> = shares.iter().map(|s| s.index()).collect();
+    let mut participants = Vec::new();
+    let mut dealings = Vec::new();
+    let mut sent = Vec::new();
+    for share in shares {
+        let (participant, dealing, privates) =
+            deal_round(share, public, info, &indices, &mut rng).expect("round one");
+        // Every message crosses the wire as bytes.
+        let dealing = Dealing::from_bytes(&dealing.to_bytes()).expect("dealing decodes");
+        participants.push(participant);
+        dealings.push(dealing);
+        sent.push(privates);
+    }
+    // privates[i] = what participant i receives, one per dealer, in dealer order.
+    let privates = indices
+        .iter()
+        .map(|&to| {
+            sent.iter()
+                .map(|from| {
+                    let share = from
+                        .iter()
+                        .find(|p| p.recipient() == to)
+                        .expect("addressed");
+                    PrivateShare::from_bytes(share.to_bytes().as_ref()).expect("private decodes")
+                })
+                .collect()
+        })
+        .collect();
+    Run {
+        participants,
+        dealings,
+        privates,
+    }
+}
+
+/// Round two for every participant.
+pub fn products(run: &mut Run, seed: u8) -> Vec<blindnym::Result<MaskedProduct>> {
+    let mut rng = seeded(seed);
+    run.participants
+        .iter_mut()
+        .zip(&run.privates)
+        .map(|(p, privates)| {
+            p.product_round(&run.dealings, privates, &mut rng)
+                .map(|m| MaskedProduct::from_bytes(&m.to_bytes()).expect("product decodes"))
+        })
+        .collect()
+}
+
+/// A whole honest inversion: the record and each participant's tweak share.
+pub fn invert(
+    shares: &[&KeyShare],
+    public: &VerificationShares,
+    info: &[u8],
+    seed: u8,
+) -> (TweakRecord, Vec<TweakShare>) {
+    let mut run = deal_all(shares, public, info, seed);
+    let products: Vec<MaskedProduct> = products(&mut run, seed.wrapping_add(1))
+        .into_iter()
+        .map(|p| p.expect("honest product"))
+        .collect();
+    let (record, rejected) =
+        TweakRecord::assemble(public, info, run.dealings.clone(), &products).expect("record");
+    assert!(rejected.is_empty());
+    let record = TweakRecord::from_bytes(&record.to_bytes()).expect("record decodes");
+    let tweak_shares = run
+        .participants
+        .into_iter()
+        .map(|p| p.finish(&record, info).expect("finish"))
+        .collect();
+    (record, tweak_shares)
+}
