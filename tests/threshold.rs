@@ -1,7 +1,10 @@
 //! Threshold mode (`spec/12-threshold.md`): outputs equal the single evaluator's for every
 //! `t`-subset, `t − 1` answers give nothing, and every corrupted contribution is named.
 #![cfg(feature = "threshold")]
-#![allow(clippy::unwrap_used, reason = "test helpers outside #[test]: a panic is a failed test")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test]: a panic is a failed test"
+)]
 
 mod common;
 mod threshold_support;

@@ -145,7 +145,7 @@ pub(crate) fn check_answer(
     })
 }
 
-/// What [`combine`] made of a set of answers.
+/// What combining a set of answers made of it (`spec/12-threshold.md` §12.5).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Combined {
     /// `Σ λ_{i,S}·Z_i` for each element: the answer the single evaluator would give.

@@ -20,7 +20,7 @@ use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::answer::{ShareAnswer, prove_scaled};
+use super::answer::{ShareAnswer, check_answer, prove_scaled};
 use super::params::{
     Threshold, evaluate_commitment, evaluate_polynomial, interpolate_scalars, x_of,
 };
@@ -494,6 +494,16 @@ impl TweakKeys {
             .find(|(i, _)| *i == index)
             .map(|(_, key)| key)
             .ok_or(Error::UnknownEvaluator { index })
+    }
+
+    /// Checks one evaluator's answer under this tweak against its `S_i`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownEvaluator`] for an evaluator outside the inversion,
+    /// [`Error::BatchMismatch`] for a length other than the batch's, [`Error::BadShare`]
+    /// naming the evaluator when the proof fails.
+    pub fn check_answer(&self, blinded: &[BlindedElement], answer: &ShareAnswer) -> Result<()> {
+        check_answer(Mode::Poprf, self.share(answer.index)?, blinded, answer)
     }
 
     /// The evaluators that hold a share of this tweak's inverse.

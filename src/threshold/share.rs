@@ -144,6 +144,24 @@ impl VerificationShares {
             .ok_or(Error::UnknownEvaluator { index })
     }
 
+    /// Checks one evaluator's flow H answer against its `K_i` (VOPRF context).
+    ///
+    /// # Errors
+    /// [`Error::UnknownEvaluator`] outside `1..=n`, [`Error::BatchMismatch`] for a length
+    /// other than the batch's, [`Error::BadShare`] naming the evaluator when the proof fails.
+    pub fn check_answer(
+        &self,
+        blinded: &[crate::messages::BlindedElement],
+        answer: &super::answer::ShareAnswer,
+    ) -> Result<()> {
+        super::answer::check_answer(
+            crate::suite::Mode::Voprf,
+            self.share(answer.index)?,
+            blinded,
+            answer,
+        )
+    }
+
     /// Every `K_i`, in index order.
     pub fn shares(&self) -> &[PublicKey] {
         &self.shares
