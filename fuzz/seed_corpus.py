@@ -82,6 +82,17 @@ def main():
             for text in v.get("pseudonym_texts", []):
                 write("protocol_decoders", text.encode())
 
+    threshold = json.loads((OUR_VECTORS / "threshold.json").read_text())
+    for v in threshold["vectors"]:
+        for role in ("holder_derived", "bulk"):
+            for field in ("key_shares", "answers"):
+                for item in v[role][field]:
+                    write("threshold_decoders", h(item))
+        for field in ("dealings", "private_shares", "products"):
+            for item in v["bulk"][field]:
+                write("threshold_decoders", h(item))
+        write("threshold_decoders", h(v["bulk"]["record"]))
+
 
 if __name__ == "__main__":
     main()

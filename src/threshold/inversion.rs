@@ -22,7 +22,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::answer::{ShareAnswer, check_answer, prove_scaled};
 use super::params::{
-    Threshold, evaluate_commitment, evaluate_polynomial, interpolate_scalars, x_of,
+    MAX_EVALUATORS, Threshold, evaluate_commitment, evaluate_polynomial, interpolate_scalars, x_of,
 };
 use super::share::{KeyShare, VerificationShares};
 use crate::dleq::{CompositeWeights, generate_proof, hedged_nonce, verify_proof};
@@ -464,6 +464,7 @@ impl InversionParticipant {
 /// shares checks it and derives every `S_i` ([`TweakRecord::check`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TweakRecord {
+    t: u16,
     m: Scalar,
     dealings: Vec<Dealing>,
     products: Vec<MaskedProduct>,
@@ -566,6 +567,7 @@ impl TweakRecord {
         let w = open(&kept)?;
         Ok((
             Self {
+                t: params.t(),
                 m,
                 dealings,
                 products: kept,
@@ -584,7 +586,7 @@ impl TweakRecord {
     /// [`Error::InverseError`] when `w = 0` (`k = −m`: replace the key).
     pub fn check(&self, public: &VerificationShares, info: &[u8]) -> Result<TweakKeys> {
         let params = public.params();
-        if !bool::from(self.m.ct_eq(&info_scalar(info)?)) {
+        if self.t != params.t() || !bool::from(self.m.ct_eq(&info_scalar(info)?)) {
             return Err(Error::TweakMismatch);
         }
         let participants: Vec<u16> = self.dealings.iter().map(|d| d.dealer).collect();
@@ -619,9 +621,8 @@ impl TweakRecord {
     /// `t:2 || m:32 || w:32 || dealers:2 || dealing* || products:2 || product*` (each
     /// dealing `4 + 32·(3t − 2)` bytes, each product 98).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let t = self.dealings.first().map_or(0, Dealing::t);
         let mut out = Vec::new();
-        out.extend_from_slice(&t.to_be_bytes());
+        out.extend_from_slice(&self.t.to_be_bytes());
         out.extend_from_slice(self.m.as_bytes());
         out.extend_from_slice(self.w.as_bytes());
         let dealers = u16::try_from(self.dealings.len()).unwrap_or(u16::MAX);
@@ -641,8 +642,9 @@ impl TweakRecord {
     /// is decoded. The contents are checked by [`TweakRecord::check`].
     ///
     /// # Errors
-    /// [`Error::ThresholdParams`] for a bad `t`; [`Error::InvalidLength`] when the length
-    /// does not match the counts; the errors of [`Dealing::from_bytes`] and
+    /// [`Error::ThresholdParams`] for a bad `t`; [`Error::TooFewShares`] for fewer than
+    /// `2t − 1` (or more than 255) dealings or other than `2t − 1` products;
+    /// [`Error::InvalidLength`] when the length does not match the counts; the errors of [`Dealing::from_bytes`] and
     /// [`MaskedProduct::from_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut reader = Reader::new(bytes);
@@ -651,7 +653,14 @@ impl TweakRecord {
         let m = decode_scalar(reader.take(32)?)?;
         let w = decode_scalar(reader.take(32)?)?;
         let dealing_len = 4 + 32 * (3 * usize::from(t) - 2);
+        let quorum = 2 * usize::from(t) - 1;
         let dealers = usize::from(reader.u16()?);
+        if dealers < quorum || dealers > usize::from(MAX_EVALUATORS) {
+            return Err(Error::TooFewShares {
+                have: dealers,
+                need: quorum,
+            });
+        }
         let fixed = 2 + 64 + 2 + dealers * dealing_len + 2;
         if bytes.len() < fixed {
             return Err(Error::InvalidLength {
@@ -668,6 +677,12 @@ impl TweakRecord {
             dealings.push(dealing);
         }
         let count = usize::from(reader.u16()?);
+        if count != quorum {
+            return Err(Error::TooFewShares {
+                have: count,
+                need: quorum,
+            });
+        }
         let expected = fixed + count * MASKED_PRODUCT_LEN;
         if bytes.len() != expected {
             return Err(Error::InvalidLength {
@@ -681,6 +696,7 @@ impl TweakRecord {
         }
         reader.finish()?;
         Ok(Self {
+            t,
             m,
             dealings,
             products,
