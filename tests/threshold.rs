@@ -830,3 +830,49 @@ fn dkg_keyed_deployment_works_end_to_end() {
     }
     assert_eq!(logins[0], logins[1]);
 }
+
+#[test]
+fn published_shares_are_signed_and_bound_to_the_key_set() {
+    use blindnym::pseudonym::{KeySetSigner, KeySetVerifier};
+    use blindnym::threshold::{EpochShares, SignedEpochShares};
+    let (_, public) = dealt(2, 3);
+    let verifier = KeySetVerifier::new(signer().verifying_key(), REALM);
+    let signed = SignedEpochShares::sign(&signer(), REALM, public.clone()).unwrap();
+    let bytes = signed.to_bytes().unwrap();
+    let decoded = SignedEpochShares::from_bytes(&bytes).unwrap();
+    assert_eq!(
+        decoded.verify(&verifier, &published(), NOW).unwrap(),
+        &public
+    );
+    assert_eq!(
+        EpochShares::from_bytes(&public.to_bytes().unwrap()).unwrap(),
+        public
+    );
+    // One changed verification share: refused by the polynomial check or the signature.
+    let mut tampered = bytes.clone();
+    tampered[8 + 32 + 5] ^= 1;
+    let refused = SignedEpochShares::from_bytes(&tampered)
+        .and_then(|s| s.verify(&verifier, &published(), NOW).map(|_| ()));
+    assert!(refused.is_err());
+    // Signed by another key.
+    let forged = SignedEpochShares::sign(
+        &KeySetSigner::from_bytes(&[0x52; 32]).unwrap(),
+        REALM,
+        public.clone(),
+    )
+    .unwrap();
+    assert_eq!(
+        forged.verify(&verifier, &published(), NOW).err(),
+        Some(Error::KeySetSignature)
+    );
+    // Shares of another key, signed by the right signer, do not match the key set.
+    let other =
+        blindnym::threshold::deal_epoch(&keys(9, 2), Threshold::new(2, 3).unwrap(), &mut seeded(5))
+            .unwrap()
+            .1;
+    let other = SignedEpochShares::sign(&signer(), REALM, other).unwrap();
+    assert_eq!(
+        other.verify(&verifier, &published(), NOW).err(),
+        Some(Error::ThresholdParams)
+    );
+}

@@ -265,6 +265,12 @@ impl KeySetSigner {
         self.0.verifying_key()
     }
 
+    /// Signs `message` as it is (callers frame it with their own context string).
+    #[cfg(feature = "threshold")]
+    pub(crate) fn sign_framed(&self, message: &[u8]) -> Signature {
+        self.0.sign(message)
+    }
+
     /// Signs `set`.
     pub fn sign(&self, set: KeySet) -> SignedKeySet {
         let signature = self.0.sign(&signed_message(&set.body()));
@@ -289,6 +295,12 @@ pub struct KeySetVerifier {
 }
 
 impl KeySetVerifier {
+    /// The pinned trust anchor and realm.
+    #[cfg(feature = "threshold")]
+    pub(crate) fn anchor(&self) -> (&VerifyingKey, &[u8]) {
+        (&self.anchor, &self.realm)
+    }
+
     /// A verifier trusting `anchor` for `realm`, with no set accepted yet.
     pub fn new(anchor: VerifyingKey, realm: &[u8]) -> Self {
         Self {

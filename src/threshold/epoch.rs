@@ -10,7 +10,11 @@ use super::params::Threshold;
 use super::share::{KeyShare, VerificationShares, deal};
 use super::signing::{SigningPublic, SigningShare, deal_signing};
 use crate::error::{Error, Result};
-use crate::pseudonym::{Epoch, EpochKeys, EpochPublicKeys};
+use crate::keys::PublicKey;
+use crate::pseudonym::encoding::Reader;
+use crate::pseudonym::{
+    Epoch, EpochKeys, EpochPublicKeys, KeySetSigner, KeySetVerifier, VerifiedKeySet,
+};
 
 /// Evaluator `index`'s shares of one epoch's keys. Secret: never printed.
 #[derive(Clone)]
@@ -130,4 +134,158 @@ pub fn deal_epoch(
             bulk: b_public,
         },
     ))
+}
+
+/// The context string of a [`SignedEpochShares`] signature.
+pub const EPOCH_SHARES_SIGNATURE: &str = "blindnym v2 threshold shares signature";
+
+fn write_shares(out: &mut Vec<u8>, shares: &VerificationShares) {
+    out.extend_from_slice(shares.group_key().as_bytes());
+    for share in shares.shares() {
+        out.extend_from_slice(share.as_bytes());
+    }
+}
+
+fn read_shares(reader: &mut Reader<'_>, params: Threshold) -> Result<VerificationShares> {
+    let group = PublicKey::from_bytes(reader.take(32)?)?;
+    let mut shares = Vec::with_capacity(usize::from(params.n()));
+    for _ in 0..params.n() {
+        shares.push(PublicKey::from_bytes(reader.take(32)?)?);
+    }
+    VerificationShares::new(params, group, shares)
+}
+
+impl EpochShares {
+    /// `epoch:4 || t:2 || n:2 || (pk || K_1..K_n) for holder-derived, attested, bulk ||
+    /// len:2 || frost-ed25519 public key package` (`spec/12-threshold.md` §12.3).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if FROST cannot encode the signing package.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let params = self.params();
+        let mut out = self.epoch.to_be_bytes().to_vec();
+        out.extend_from_slice(&params.t().to_be_bytes());
+        out.extend_from_slice(&params.n().to_be_bytes());
+        for shares in [&self.holder_derived, &self.attested, &self.bulk] {
+            write_shares(&mut out, shares);
+        }
+        let signing = self.signing.package_bytes()?;
+        let len = u16::try_from(signing.len()).map_err(|_| Error::InputTooLong)?;
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&signing);
+        Ok(out)
+    }
+
+    /// Decodes strictly: parameters, then lengths, then each key (canonical, not the
+    /// identity), each share list checked to lie on one polynomial through its group key, and
+    /// the signing package re-encoded byte for byte with the same `(t, n)`.
+    ///
+    /// # Errors
+    /// [`Error::ThresholdParams`], [`Error::InvalidLength`], the element errors,
+    /// [`Error::Malformed`] for a signing package FROST rejects.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut reader = Reader::new(bytes);
+        let epoch = reader.u32()?;
+        let params = Threshold::new(reader.u16()?, reader.u16()?)?;
+        let fixed = 8 + 3 * 32 * (1 + usize::from(params.n())) + 2;
+        if bytes.len() < fixed {
+            return Err(Error::InvalidLength {
+                expected: fixed,
+                actual: bytes.len(),
+            });
+        }
+        let holder_derived = read_shares(&mut reader, params)?;
+        let attested = read_shares(&mut reader, params)?;
+        let bulk = read_shares(&mut reader, params)?;
+        let len = usize::from(reader.u16()?);
+        if bytes.len() != fixed + len {
+            return Err(Error::InvalidLength {
+                expected: fixed + len,
+                actual: bytes.len(),
+            });
+        }
+        let signing = SigningPublic::from_package_bytes(params, reader.take(len)?)?;
+        reader.finish()?;
+        Ok(Self {
+            epoch,
+            holder_derived,
+            attested,
+            signing,
+            bulk,
+        })
+    }
+}
+
+/// One epoch's [`EpochShares`], signed by the key-set signer (the same trust anchor as the key
+/// set, under its own context string).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedEpochShares {
+    shares: EpochShares,
+    signature: ed25519_dalek::Signature,
+}
+
+fn shares_message(realm: &[u8], body: &[u8]) -> Result<Vec<u8>> {
+    crate::pseudonym::encoding::frame(&[EPOCH_SHARES_SIGNATURE.as_bytes(), realm, body])
+}
+
+impl SignedEpochShares {
+    /// Signs `shares` for `realm` with the key-set signer.
+    ///
+    /// # Errors
+    /// As [`EpochShares::to_bytes`].
+    pub fn sign(signer: &KeySetSigner, realm: &[u8], shares: EpochShares) -> Result<Self> {
+        let signature = signer.sign_framed(&shares_message(realm, &shares.to_bytes()?)?);
+        Ok(Self { shares, signature })
+    }
+
+    /// `body || signature:64`.
+    ///
+    /// # Errors
+    /// As [`EpochShares::to_bytes`].
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut out = self.shares.to_bytes()?;
+        out.extend_from_slice(&self.signature.to_bytes());
+        Ok(out)
+    }
+
+    /// Decodes strictly (the signature is checked by [`SignedEpochShares::verify`]).
+    ///
+    /// # Errors
+    /// As [`EpochShares::from_bytes`]; [`Error::InvalidLength`] under 64 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let split = bytes.len().checked_sub(64).ok_or(Error::InvalidLength {
+            expected: 64,
+            actual: bytes.len(),
+        })?;
+        let (body, signature) = bytes.split_at(split);
+        let signature =
+            ed25519_dalek::Signature::from_slice(signature).map_err(|_| Error::BadSignature)?;
+        Ok(Self {
+            shares: EpochShares::from_bytes(body)?,
+            signature,
+        })
+    }
+
+    /// Checks the signature under the verifier's trust anchor and realm, and that the group
+    /// keys are those `keys` publishes for the epoch, accepted at `now`.
+    ///
+    /// # Errors
+    /// [`Error::KeySetSignature`] for a bad signature; [`Error::UnknownEpoch`] or
+    /// [`Error::StaleEpoch`] for an epoch not accepted; [`Error::ThresholdParams`] for group
+    /// keys that differ from the key set's.
+    pub fn verify(
+        &self,
+        verifier: &KeySetVerifier,
+        keys: &VerifiedKeySet,
+        now: u64,
+    ) -> Result<&EpochShares> {
+        let (anchor, realm) = verifier.anchor();
+        let message = shares_message(realm, &self.shares.to_bytes()?)?;
+        anchor
+            .verify_strict(&message, &self.signature)
+            .map_err(|_| Error::KeySetSignature)?;
+        self.shares
+            .check_against(keys.accept_epoch(self.shares.epoch, now)?)?;
+        Ok(&self.shares)
+    }
 }

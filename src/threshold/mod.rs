@@ -35,6 +35,6 @@ pub mod share;
 pub mod signing;
 
 pub use answer::{Combined, ShareAnswer, ShareResponse};
-pub use epoch::{EpochShares, EvaluatorShares, deal_epoch};
+pub use epoch::{EpochShares, EvaluatorShares, SignedEpochShares, deal_epoch};
 pub use params::{MAX_EVALUATORS, Threshold};
 pub use share::{KeyShare, VerificationShares, deal};

@@ -115,6 +115,41 @@ impl SigningPublic {
         self.params
     }
 
+    /// FROST's encoding of the public key package.
+    pub(crate) fn package_bytes(&self) -> Result<Vec<u8>> {
+        self.package.serialize().map_err(|_| Error::Malformed)
+    }
+
+    /// Decodes FROST's public key package strictly: it must re-encode byte for byte, name
+    /// exactly the evaluators `1..=n`, and its group key must be a strict Ed25519 key.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`], [`Error::ThresholdParams`], the key errors.
+    pub(crate) fn from_package_bytes(params: Threshold, bytes: &[u8]) -> Result<Self> {
+        if bytes.len() > MAX_FROST_MESSAGE_LEN {
+            return Err(Error::InputTooLong);
+        }
+        let package =
+            frost::keys::PublicKeyPackage::deserialize(bytes).map_err(|_| Error::Malformed)?;
+        if package.serialize().ok().as_deref() != Some(bytes) {
+            return Err(Error::Malformed);
+        }
+        if package.verifying_shares().len() != usize::from(params.n()) {
+            return Err(Error::ThresholdParams);
+        }
+        for index in 1..=params.n() {
+            if !package
+                .verifying_shares()
+                .contains_key(&identifier::<frost::Ed25519Sha512>(index)?)
+            {
+                return Err(Error::ThresholdParams);
+            }
+        }
+        let public = Self { params, package };
+        public.verifying_key()?;
+        Ok(public)
+    }
+
     /// The group key as an Ed25519 verifying key, decoded strictly.
     ///
     /// # Errors
