@@ -457,9 +457,11 @@ pub fn threshold_decoders(data: &[u8]) {
     same(data, crate::threshold::EpochShares::from_bytes(data), |v| {
         v.to_bytes().unwrap_or_default()
     });
-    same(data, crate::threshold::SignedEpochShares::from_bytes(data), |v| {
-        v.to_bytes().unwrap_or_default()
-    });
+    same(
+        data,
+        crate::threshold::SignedEpochShares::from_bytes(data),
+        |v| v.to_bytes().unwrap_or_default(),
+    );
     if let Ok(record) = TweakRecord::from_bytes(data) {
         assert_eq!(
             record.to_bytes(),

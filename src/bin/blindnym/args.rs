@@ -33,6 +33,11 @@ pub struct Args {
     /// (the key's budget, `spec/04-keys.md` §4.3) [default: 2^40].
     #[arg(long, default_value_t = DEFAULT_EVALUATION_BUDGET)]
     pub epoch_budget: u64,
+    /// Also measure threshold mode `T/N` (e.g. `2/3`) against the single evaluator in the same
+    /// run, on one thread: share answers, the data holder's combine and the inversion
+    /// (`spec/12-threshold.md`).
+    #[arg(long, value_name = "T/N", value_parser = crate::threshold::parse)]
+    pub threshold: Option<blindnym::threshold::Threshold>,
     /// A run of a few seconds for CI (small population, 3 s).
     #[arg(long)]
     pub smoke: bool,

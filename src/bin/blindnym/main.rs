@@ -18,6 +18,7 @@ mod measure;
 mod nation;
 mod report;
 mod table;
+mod threshold;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -129,9 +130,21 @@ fn run(args: &Args) -> Result<bool, Error> {
             sweep.push((b, tally.rate(Stage::Evaluate)));
         }
     }
+    let threshold = match args.threshold {
+        Some(params) => {
+            progress.set_message(format!(
+                "threshold {}/{} against the single evaluator, 1 thread",
+                params.t(),
+                params.n()
+            ));
+            let budget = duration / 3;
+            Some(one_pool.install(|| threshold::measure(params, batch, budget))?)
+        }
+        None => None,
+    };
     progress.finish_and_clear();
 
-    let report = Report::new(&Measurements {
+    let mut report = Report::new(&Measurements {
         threads: u32::try_from(threads)?,
         cores: args.cores,
         batch,
@@ -145,7 +158,11 @@ fn run(args: &Args) -> Result<bool, Error> {
         epoch_budget: args.epoch_budget,
         epochs_used: flow.epochs_used(),
     });
-    let table = table::render(&report);
+    report.threshold = threshold;
+    let mut table = table::render(&report);
+    if let Some(threshold) = &report.threshold {
+        table.push_str(&threshold::render(threshold));
+    }
     match args.json.as_deref() {
         Some(path) if path.as_os_str() == "-" => {
             eprint!("{table}");
@@ -160,7 +177,8 @@ fn run(args: &Args) -> Result<bool, Error> {
     if let Some(path) = &args.chart {
         std::fs::write(path, chart::render(&report)?)?;
     }
-    let ok = report.verification.mismatches == 0;
+    let ok = report.verification.mismatches == 0
+        && report.threshold.as_ref().is_none_or(|t| t.mismatches == 0);
     if !ok {
         eprintln!("verification sample FAILED: blind results differ from the non-blind evaluation");
     }

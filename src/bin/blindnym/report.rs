@@ -187,6 +187,9 @@ pub struct Report {
     /// Key rotation: the per-key budget, the epochs this run used, and the epochs a nation's
     /// derivations need at that budget (`spec/04-keys.md` §4.3).
     pub keys: KeysReport,
+    /// Threshold mode against the single evaluator (with `--threshold`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<crate::threshold::ThresholdReport>,
 }
 
 /// Key rotation figures.
@@ -272,6 +275,7 @@ impl Report {
                 .iter()
                 .map(|&(batch, per_s)| SweepPoint { batch, per_s })
                 .collect(),
+            threshold: None,
         }
     }
 }
