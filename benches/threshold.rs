@@ -24,7 +24,7 @@ use blindnym::pseudonym::{
 use blindnym::threshold::flow_a::{self, AttestedShareEvaluator};
 use blindnym::threshold::flow_b;
 use blindnym::threshold::flow_h::ShareEvaluator;
-use blindnym::threshold::inversion::{PrivateShare, TweakRecord, TweakShare, deal_round};
+use blindnym::threshold::inversion::{TweakRecord, TweakShare, run_in_one_process};
 use blindnym::threshold::{
     EpochShares, EvaluatorShares, KeyShare, ShareResponse, Threshold, VerificationShares,
     deal_epoch,
@@ -77,35 +77,7 @@ fn invert(
     info: &[u8],
     rng: &mut ChaCha20Rng,
 ) -> (TweakRecord, Vec<TweakShare>) {
-    let indices: Vec<u16> = shares.iter().map(|s| s.index()).collect();
-    let mut participants = Vec::new();
-    let mut dealings = Vec::new();
-    let mut sent = Vec::new();
-    for share in shares {
-        let (p, d, privates) = deal_round(share, public, info, &indices, rng).expect("deal");
-        participants.push(p);
-        dealings.push(d);
-        sent.push(privates);
-    }
-    let mut products = Vec::new();
-    for (p, to) in participants.iter_mut().zip(&indices) {
-        let mine: Vec<PrivateShare> = sent
-            .iter()
-            .map(|from| {
-                from.iter()
-                    .find(|s| s.recipient() == *to)
-                    .expect("addressed")
-                    .clone()
-            })
-            .collect();
-        products.push(p.product_round(&dealings, &mine, rng).expect("product"));
-    }
-    let (record, _) = TweakRecord::assemble(public, info, dealings, &products).expect("record");
-    let tweak_shares = participants
-        .into_iter()
-        .map(|p| p.finish(&record, info).expect("finish"))
-        .collect();
-    (record, tweak_shares)
+    run_in_one_process(shares, public, info, rng).expect("inversion")
 }
 
 fn dealt(keys: &EpochKeys, t: u16, n: u16) -> (Vec<EvaluatorShares>, EpochShares) {

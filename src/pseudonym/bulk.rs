@@ -16,7 +16,7 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::budget::EvaluationBudget;
-use super::encoding::{Reader, context, decodes_from_slice, frame, push_field};
+use super::encoding::{Reader, context, decodes_from_slice, frame, push_field, read_proven_batch};
 use super::key_schedule::{BulkKey, Epoch};
 use super::key_set::VerifiedKeySet;
 use super::pseudonym::Pseudonym;
@@ -188,25 +188,7 @@ impl BatchResponse {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut reader = Reader::new(bytes);
         let epoch = reader.u32()?;
-        let count = usize::from(reader.u16()?);
-        if count == 0 {
-            return Err(Error::EmptyBatch);
-        }
-        let expected = 6 + 32 * count + PROOF_LEN;
-        if bytes.len() != expected {
-            return Err(Error::InvalidLength {
-                expected,
-                actual: bytes.len(),
-            });
-        }
-        // Decoding dominates a response's cost: collect the encodings, decode in parallel.
-        let encodings = reader
-            .take(32 * count)?
-            .chunks_exact(32)
-            .map(exact::<32>)
-            .collect::<Result<Vec<_>>>()?;
-        let evaluated = EvaluatedElement::from_bytes_batch(&encodings)?;
-        let proof = Proof::from_bytes(reader.take(PROOF_LEN)?)?;
+        let (evaluated, proof) = read_proven_batch(&mut reader, 4)?;
         reader.finish()?;
         Ok(Self {
             epoch,

@@ -219,6 +219,43 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The tail `count:2 || Z_1 || … || Z_count || proof:64` of a proven batch answer, after a
+/// fixed header of `header` bytes already read from `reader`: the count is checked against
+/// the total length before any element is decoded; elements decode in parallel.
+///
+/// # Errors
+/// [`Error::EmptyBatch`] for a zero count, [`Error::InvalidLength`] when the length does not
+/// match it; the element and scalar errors.
+pub(crate) fn read_proven_batch(
+    reader: &mut Reader<'_>,
+    header: usize,
+) -> Result<(
+    Vec<crate::messages::EvaluatedElement>,
+    crate::messages::Proof,
+)> {
+    use crate::messages::{EvaluatedElement, PROOF_LEN, Proof};
+    let count = usize::from(reader.u16()?);
+    if count == 0 {
+        return Err(Error::EmptyBatch);
+    }
+    let expected = header + 2 + 32 * count + PROOF_LEN;
+    if reader.total() != expected {
+        return Err(Error::InvalidLength {
+            expected,
+            actual: reader.total(),
+        });
+    }
+    // Decoding dominates an answer's cost: collect the encodings, decode in parallel.
+    let encodings = reader
+        .take(32 * count)?
+        .chunks_exact(32)
+        .map(crate::group::exact::<32>)
+        .collect::<Result<Vec<_>>>()?;
+    let evaluated = EvaluatedElement::from_bytes_batch(&encodings)?;
+    let proof = Proof::from_bytes(reader.take(PROOF_LEN)?)?;
+    Ok((evaluated, proof))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

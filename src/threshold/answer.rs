@@ -13,11 +13,10 @@ use super::params::lagrange_at_zero;
 use crate::dleq::{CompositeWeights, check_batch, generate_proof, hedged_nonce, verify_proof};
 use crate::error::{Error, Result};
 use crate::evaluate::scale_and_weigh;
-use crate::group::exact;
 use crate::keys::PublicKey;
 use crate::messages::{BlindedElement, EvaluatedElement, PROOF_LEN, Proof};
 use crate::parallel::map_indices;
-use crate::pseudonym::encoding::{Reader, decodes_from_slice};
+use crate::pseudonym::encoding::{Reader, decodes_from_slice, read_proven_batch};
 use crate::suite::Mode;
 
 /// One evaluator's answer to a batch: its index, `x_i·B` for each blinded element, and one
@@ -64,24 +63,7 @@ impl ShareAnswer {
         if index == 0 {
             return Err(Error::UnknownEvaluator { index });
         }
-        let count = usize::from(reader.u16()?);
-        if count == 0 {
-            return Err(Error::EmptyBatch);
-        }
-        let expected = 4 + 32 * count + PROOF_LEN;
-        if bytes.len() != expected {
-            return Err(Error::InvalidLength {
-                expected,
-                actual: bytes.len(),
-            });
-        }
-        let encodings = reader
-            .take(32 * count)?
-            .chunks_exact(32)
-            .map(exact::<32>)
-            .collect::<Result<Vec<_>>>()?;
-        let evaluated = EvaluatedElement::from_bytes_batch(&encodings)?;
-        let proof = Proof::from_bytes(reader.take(PROOF_LEN)?)?;
+        let (evaluated, proof) = read_proven_batch(&mut reader, 2)?;
         reader.finish()?;
         Ok(Self {
             index,

@@ -808,3 +808,47 @@ impl fmt::Debug for TweakShare {
             .finish_non_exhaustive()
     }
 }
+
+/// Runs a whole inversion with every participant in this one process, and returns the record
+/// and each participant's share in the order of `shares`. For tests, benchmarks and a
+/// dealer's migration ceremony (which held every share anyway): in a deployment each
+/// participant runs its own rounds — [`deal_round`], [`InversionParticipant::product_round`],
+/// [`InversionParticipant::finish`] — and the service carries the messages.
+///
+/// # Errors
+/// As the three rounds and [`TweakRecord::assemble`].
+pub fn run_in_one_process(
+    shares: &[&KeyShare],
+    public: &VerificationShares,
+    info: &[u8],
+    rng: &mut (impl CryptoRng + ?Sized),
+) -> Result<(TweakRecord, Vec<TweakShare>)> {
+    let indices: Vec<u16> = shares.iter().map(|s| s.index()).collect();
+    let (mut participants, mut dealings, mut sent) = (Vec::new(), Vec::new(), Vec::new());
+    for share in shares {
+        let (participant, dealing, privates) = deal_round(share, public, info, &indices, rng)?;
+        participants.push(participant);
+        dealings.push(dealing);
+        sent.push(privates);
+    }
+    let mut products = Vec::with_capacity(participants.len());
+    for participant in &mut participants {
+        let to = participant.index();
+        let mine = sent
+            .iter()
+            .map(|from| {
+                from.iter()
+                    .find(|p| p.recipient == to)
+                    .cloned()
+                    .ok_or(Error::UnknownEvaluator { index: to })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        products.push(participant.product_round(&dealings, &mine, rng)?);
+    }
+    let (record, _) = TweakRecord::assemble(public, info, dealings, &products)?;
+    let tweak_shares = participants
+        .into_iter()
+        .map(|p| p.finish(&record, info))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((record, tweak_shares))
+}

@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use blindnym::threshold::inversion::{
-    Dealing, InversionParticipant, MaskedProduct, PrivateShare, TweakRecord, TweakShare, deal_round,
+    Dealing, InversionParticipant, MaskedProduct, PrivateShare, TweakRecord, TweakShare,
+    deal_round, run_in_one_process,
 };
 use blindnym::threshold::{
     EpochShares, EvaluatorShares, KeyShare, Threshold, VerificationShares, deal_epoch,
@@ -93,26 +94,16 @@ pub fn products(run: &mut Run, seed: u8) -> Vec<blindnym::Result<MaskedProduct>>
         .collect()
 }
 
-/// A whole honest inversion: the record and each participant's tweak share.
+/// A whole honest inversion: the record (through its bytes) and each participant's share.
 pub fn invert(
     shares: &[&KeyShare],
     public: &VerificationShares,
     info: &[u8],
     seed: u8,
 ) -> (TweakRecord, Vec<TweakShare>) {
-    let mut run = deal_all(shares, public, info, seed);
-    let products: Vec<MaskedProduct> = products(&mut run, seed.wrapping_add(1))
-        .into_iter()
-        .map(|p| p.expect("honest product"))
-        .collect();
-    let (record, rejected) =
-        TweakRecord::assemble(public, info, run.dealings.clone(), &products).expect("record");
-    assert!(rejected.is_empty());
-    let record = TweakRecord::from_bytes(&record.to_bytes()).expect("record decodes");
-    let tweak_shares = run
-        .participants
-        .into_iter()
-        .map(|p| p.finish(&record, info).expect("finish"))
-        .collect();
+    let (record, tweak_shares) =
+        run_in_one_process(shares, public, info, &mut seeded(seed)).expect("inversion");
+    let decoded = TweakRecord::from_bytes(&record.to_bytes()).expect("record decodes");
+    assert_eq!(decoded, record);
     (record, tweak_shares)
 }

@@ -9,11 +9,8 @@ use blindnym::pseudonym::bulk::{self, CallerId, DataHolder, Grants, MemoryQuota}
 use blindnym::pseudonym::{
     EvaluationBudget, KeyRatchet, KeySet, KeySetSigner, KeySetVerifier, RootSeed,
 };
-use blindnym::threshold::inversion::{PrivateShare, TweakRecord, TweakShare, deal_round};
-use blindnym::threshold::{
-    KeyShare, ShareResponse, Threshold, VerificationShares, deal_epoch, flow_b,
-};
-use rand::rngs::ThreadRng;
+use blindnym::threshold::inversion::run_in_one_process;
+use blindnym::threshold::{KeyShare, ShareResponse, Threshold, deal_epoch, flow_b};
 use serde::Serialize;
 
 use crate::Error;
@@ -57,41 +54,6 @@ pub struct ThresholdReport {
     pub mismatches: u64,
 }
 
-fn invert(
-    shares: &[&KeyShare],
-    public: &VerificationShares,
-    info: &[u8],
-    rng: &mut ThreadRng,
-) -> Result<(TweakRecord, Vec<TweakShare>), Error> {
-    let indices: Vec<u16> = shares.iter().map(|s| s.index()).collect();
-    let (mut participants, mut dealings, mut sent) = (Vec::new(), Vec::new(), Vec::new());
-    for share in shares {
-        let (p, d, privates) = deal_round(share, public, info, &indices, rng)?;
-        participants.push(p);
-        dealings.push(d);
-        sent.push(privates);
-    }
-    let mut products = Vec::new();
-    for (p, to) in participants.iter_mut().zip(&indices) {
-        let mine = sent
-            .iter()
-            .map(|from| {
-                from.iter()
-                    .find(|s| s.recipient() == *to)
-                    .cloned()
-                    .ok_or("unaddressed share")
-            })
-            .collect::<Result<Vec<PrivateShare>, _>>()?;
-        products.push(p.product_round(&dealings, &mine, rng)?);
-    }
-    let (record, _) = TweakRecord::assemble(public, info, dealings, &products)?;
-    let tweak_shares = participants
-        .into_iter()
-        .map(|p| p.finish(&record, info))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((record, tweak_shares))
-}
-
 fn seconds(d: Duration) -> f64 {
     d.as_secs_f64()
 }
@@ -119,7 +81,7 @@ pub fn measure(
     let quorum: Vec<&KeyShare> = shares[..params.inversion_quorum()].to_vec();
 
     let inversion_start = Instant::now();
-    let (record, tweak_shares) = invert(&quorum, &public.bulk, &info, rng)?;
+    let (record, tweak_shares) = run_in_one_process(&quorum, &public.bulk, &info, rng)?;
     let inversion = seconds(inversion_start.elapsed());
 
     let caller = CallerId::new(b"runner");
