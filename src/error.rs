@@ -64,7 +64,8 @@ pub enum Error {
     /// flow H login proof for another session fails its signature instead (`BadSignature`).
     SessionMismatch,
     /// An assertion or login answers a challenge that was already answered once
-    /// (`spec/06-flow-a.md` §6.6, the nonce store).
+    /// (`spec/06-flow-a.md` §6.6, the nonce store); in threshold mode, a second masked product
+    /// asked of one inversion participant (`spec/12-threshold.md` §12.6).
     Replayed,
     /// An assertion has expired.
     Expired,
@@ -187,7 +188,9 @@ impl fmt::Display for Error {
             Error::SessionMismatch => {
                 f.write_str("answers another session (nonce or channel binding differs)")
             }
-            Error::Replayed => f.write_str("challenge was already answered"),
+            Error::Replayed => {
+                f.write_str("one-shot step already done (challenge answered, product published)")
+            }
             Error::Expired => f.write_str("assertion has expired"),
             Error::OffGridExpiry => f.write_str("expiry is off the public grid or too far ahead"),
             Error::ServiceMismatch => f.write_str("assertion was made for another service"),

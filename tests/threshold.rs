@@ -233,11 +233,12 @@ fn bulk_evaluators(t: u16, n: u16, seed: u8) -> (Vec<BulkShareEvaluator>, TweakR
         .map(|share| {
             let mut evaluator = BulkShareEvaluator::new(
                 2,
+                public.bulk.clone(),
                 Grants::new().allow(&caller, DOMAIN),
                 MemoryQuota::new(1_000),
                 EvaluationBudget::default(),
             );
-            evaluator.install(DOMAIN, share);
+            evaluator.install(DOMAIN, share, &record).unwrap();
             evaluator
         })
         .collect();
@@ -873,6 +874,171 @@ fn published_shares_are_signed_and_bound_to_the_key_set() {
     let other = SignedEpochShares::sign(&signer(), REALM, other).unwrap();
     assert_eq!(
         other.verify(&verifier, &published(), NOW).err(),
+        Some(Error::ThresholdParams)
+    );
+}
+
+#[test]
+fn a_participant_publishes_one_product_per_run() {
+    // A second product over dealings that differ only in a colluder's own dealing would give
+    // that colluder k_i + m: the participant refuses it.
+    let (evaluators, public) = dealt(2, 3);
+    let shares: Vec<_> = evaluators.iter().map(|e| &e.bulk).collect();
+    let info = bulk::domain_info(DOMAIN).unwrap();
+    let mut run = deal_all(&shares, &public.bulk, &info, 70);
+    assert!(products(&mut run, 71).iter().all(Result::is_ok));
+    for result in products(&mut run, 72) {
+        assert_eq!(result.err(), Some(Error::Replayed));
+    }
+}
+
+#[test]
+fn malformed_or_repeated_answers_are_dropped_and_named() {
+    let (t, n) = (2, 3);
+    let (_, public) = dealt(t, n);
+    // Evaluator 1 answers a batch of two for a batch of one; evaluator 2's answer comes twice
+    // (the second copy altered); evaluator 3 is honest.
+    let (state, mut responses) = flow_h_answers(t, n, &[1, 2, 3], 73);
+    let extra = responses[0].answer.evaluated[0];
+    responses[0].answer.evaluated.push(extra);
+    let mut copy = responses[1].clone();
+    copy.answer.evaluated = responses[2].answer.evaluated.clone();
+    responses.insert(2, copy);
+    let (key, combined) = flow_h::finalize(
+        &flow_h_holder(),
+        state,
+        &public.holder_derived,
+        &responses,
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(combined.rejected, vec![1, 2]);
+    assert_eq!(combined.used, vec![2, 3]);
+    assert_eq!(
+        key.pseudonym(&service("https://shop.example")).unwrap(),
+        flow_h_single()
+    );
+    // A response under another epoch is dropped and named too.
+    let (state, mut responses) = flow_h_answers(t, n, &[1, 2, 3], 74);
+    responses[1].epoch = 1;
+    let (_, combined) = flow_h::finalize(
+        &flow_h_holder(),
+        state,
+        &public.holder_derived,
+        &responses,
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(combined.rejected, vec![2]);
+}
+
+#[test]
+fn evaluators_install_only_a_checked_record() {
+    let (evaluators, public) = dealt(2, 3);
+    let shares: Vec<_> = evaluators.iter().map(|e| &e.bulk).collect();
+    let (record, tweak_shares) = invert(
+        &shares,
+        &public.bulk,
+        &bulk::domain_info(DOMAIN).unwrap(),
+        75,
+    );
+    let caller = CallerId::new(b"registry");
+    let mut evaluator = BulkShareEvaluator::new(
+        2,
+        public.bulk.clone(),
+        Grants::new().allow(&caller, b"health-register"),
+        MemoryQuota::new(1_000),
+        EvaluationBudget::default(),
+    );
+    // The tax domain's record installed for the health domain.
+    assert_eq!(
+        evaluator
+            .install(b"health-register", tweak_shares[0].clone(), &record)
+            .err(),
+        Some(Error::TweakMismatch)
+    );
+    // Evaluator 2's share under evaluator 1's index is not evaluator 1's share.
+    let mut forged = tweak_shares[1].to_bytes();
+    forged[..2].copy_from_slice(&1u16.to_be_bytes());
+    let forged = blindnym::threshold::inversion::TweakShare::from_bytes(forged.as_ref()).unwrap();
+    assert_eq!(
+        evaluator.install(DOMAIN, forged, &record).err(),
+        Some(Error::TweakMismatch)
+    );
+    assert_eq!(
+        evaluator.install(DOMAIN, tweak_shares[0].clone(), &record),
+        Ok(())
+    );
+}
+
+#[test]
+fn a_signer_refuses_a_signing_set_without_its_own_commitment() {
+    let deployment = flow_a_deployment(2, 3, "alice", 76);
+    let mut rng = seeded(77);
+    let (_, challenge) = rp("https://shop.example").challenge(&mut rng, NOW);
+    let holder = attested::Holder::new(published(), subject("alice")).unwrap();
+    let (state, request) = holder
+        .request(
+            &service("https://shop.example"),
+            &challenge,
+            &channel(1),
+            &mut rng,
+        )
+        .unwrap();
+    let mut states = Vec::new();
+    let mut evaluations = Vec::new();
+    for evaluator in &deployment.evaluators {
+        let (s, e) = evaluator
+            .evaluate(&subject("alice"), &request, &mut rng)
+            .unwrap();
+        states.push(s);
+        evaluations.push(e);
+    }
+    let record = deployment.evaluators[0]
+        .record(&subject("alice"))
+        .unwrap()
+        .clone();
+    let combination = flow_a::combine_evaluations(
+        &holder,
+        &state,
+        &deployment.public.attested,
+        &record,
+        &evaluations,
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(
+        combination
+            .request
+            .commitments
+            .iter()
+            .map(|c| c.index)
+            .collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    // Evaluator 3 was not chosen: it signs nothing for this set.
+    let third = states.pop().unwrap();
+    assert_eq!(
+        deployment.evaluators[2]
+            .sign(third, &subject("alice"), &combination.request, NOW)
+            .err(),
+        Some(Error::UnknownEvaluator { index: 3 })
+    );
+}
+
+#[test]
+fn published_signing_shares_must_lie_on_the_group_polynomial() {
+    use blindnym::threshold::EpochShares;
+    let (_, public) = dealt(2, 3);
+    let mut bytes = public.to_bytes().unwrap();
+    // Swap the first two Ed25519 verifying shares: valid points, wrong polynomial.
+    let [one, two] = [1u16, 2].map(|i| public.signing.share_bytes(i).unwrap());
+    let find = |bytes: &[u8], needle: &[u8]| bytes.windows(32).position(|w| w == needle).unwrap();
+    let (a, b) = (find(&bytes, &one), find(&bytes, &two));
+    bytes[a..a + 32].copy_from_slice(&two);
+    bytes[b..b + 32].copy_from_slice(&one);
+    assert_eq!(
+        EpochShares::from_bytes(&bytes).err(),
         Some(Error::ThresholdParams)
     );
 }

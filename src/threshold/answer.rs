@@ -138,15 +138,16 @@ pub struct Combined {
     pub rejected: Vec<u16>,
 }
 
-/// Checks answers in the order given until `t` are valid, dropping (and naming) each one
-/// whose proof fails — or, when `strict`, failing on it — then combines those `t` by
-/// Lagrange interpolation at zero.
+/// Checks answers in the order given until `t` are valid, dropping (and naming) each one that
+/// fails — a proof that does not verify, a length other than the batch's, an index already
+/// seen — or, when `strict`, failing on it; then combines those `t` by Lagrange
+/// interpolation at zero. Each answer's index must be the evaluator the caller received it
+/// from (the transport authenticates evaluators; an index is otherwise only a claim).
 ///
 /// # Errors
 /// [`Error::BadShare`] naming the first failing answer when `strict`;
-/// [`Error::UnknownEvaluator`] for an index that `key_of` rejects or that repeats,
-/// [`Error::BatchMismatch`] for an answer of the wrong length, [`Error::TooFewShares`]
-/// when fewer than `t` answers are valid.
+/// [`Error::UnknownEvaluator`] for an index that `key_of` rejects,
+/// [`Error::TooFewShares`] when fewer than `t` answers are valid.
 pub(crate) fn combine(
     mode: Mode,
     t: u16,
@@ -164,16 +165,25 @@ pub(crate) fn combine(
         if valid.len() == need {
             break;
         }
-        if seen.contains(&answer.index) {
-            return Err(Error::UnknownEvaluator {
-                index: answer.index,
-            });
-        }
-        seen.push(answer.index);
         let public = key_of(answer.index)?;
-        match check_answer(mode, &public, blinded, answer) {
+        let checked = if seen.contains(&answer.index) {
+            Err(Error::BadShare {
+                evaluator: answer.index,
+            })
+        } else {
+            check_answer(mode, &public, blinded, answer)
+        };
+        seen.push(answer.index);
+        match checked {
             Ok(()) => valid.push(answer),
-            Err(Error::BadShare { evaluator }) if !strict => rejected.push(evaluator),
+            Err(Error::BadShare { .. } | Error::BatchMismatch { .. }) if !strict => {
+                rejected.push(answer.index);
+            }
+            Err(Error::BatchMismatch { .. }) => {
+                return Err(Error::BadShare {
+                    evaluator: answer.index,
+                });
+            }
             Err(other) => return Err(other),
         }
     }
@@ -228,25 +238,41 @@ impl ShareResponse {
             expected: 4,
             actual: bytes.len(),
         })?;
+        // Lengths are reported for the whole message, as every decoder does (§8.3).
+        let answer = ShareAnswer::from_bytes(rest).map_err(|error| match error {
+            Error::InvalidLength { expected, actual } => Error::InvalidLength {
+                expected: expected + 4,
+                actual: actual + 4,
+            },
+            other => other,
+        })?;
         Ok(Self {
             epoch: u32::from_be_bytes(*epoch),
-            answer: ShareAnswer::from_bytes(rest)?,
+            answer,
         })
     }
 }
 
 decodes_from_slice!(ShareResponse);
 
-/// The one epoch of a set of responses.
+/// The epoch of the first response, and the answers of every response under it; a response
+/// under another epoch is dropped and named, like a bad answer.
 ///
 /// # Errors
-/// [`Error::TooFewShares`] for none, [`Error::UnknownEpoch`] for responses of mixed epochs.
-pub(crate) fn common_epoch(responses: &[ShareResponse]) -> Result<crate::pseudonym::Epoch> {
+/// [`Error::TooFewShares`] for no responses.
+pub(crate) fn same_epoch(
+    responses: &[ShareResponse],
+) -> Result<(crate::pseudonym::Epoch, Vec<ShareAnswer>, Vec<u16>)> {
     let first = responses
         .first()
         .ok_or(Error::TooFewShares { have: 0, need: 1 })?;
-    if let Some(other) = responses.iter().find(|r| r.epoch != first.epoch) {
-        return Err(Error::UnknownEpoch { epoch: other.epoch });
+    let (mut answers, mut rejected) = (Vec::with_capacity(responses.len()), Vec::new());
+    for response in responses {
+        if response.epoch == first.epoch {
+            answers.push(response.answer.clone());
+        } else {
+            rejected.push(response.answer.index);
+        }
     }
-    Ok(first.epoch)
+    Ok((first.epoch, answers, rejected))
 }

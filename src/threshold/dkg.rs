@@ -1,7 +1,8 @@
-//! Distributed key generation per (realm, epoch): the Pedersen DKG of RFC 9591's FROST
-//! (through `frost-ristretto255` for the OPRF keys and `frost-ed25519` for the assertion
-//! signing key), wrapped as typed messages and one state machine per participant
-//! (`spec/12-threshold.md` §12.4). No party ever holds the key.
+//! Distributed key generation per (realm, epoch): FROST's key generation (the Pedersen-style
+//! DKG with proofs of knowledge from the FROST paper, as `frost-core` implements it; RFC 9591
+//! itself specifies only the trusted dealer), through `frost-ristretto255` for the OPRF keys
+//! and `frost-ed25519` for the assertion signing key, wrapped as typed messages and one state
+//! machine per participant (`spec/12-threshold.md` §12.4). No party ever holds the key.
 //!
 //! 1. [`KeyGeneration::start`]: each participant broadcasts a [`DkgBroadcast`] (its
 //!    commitments and a proof of knowledge of its secret).

@@ -242,7 +242,10 @@ fn combine_strict(
     answers: &[ShareAnswer],
 ) -> Result<EvaluatedElement> {
     let t = keys.params().t();
-    if answers.len() != usize::from(t) {
+    if let Some(extra) = answers.get(usize::from(t)) {
+        return Err(Error::UnknownEvaluator { index: extra.index });
+    }
+    if answers.len() < usize::from(t) {
         return Err(Error::TooFewShares {
             have: answers.len(),
             need: usize::from(t),
@@ -292,9 +295,10 @@ pub fn combine_evaluations(
         .first()
         .ok_or(Error::TooFewShares { have: 0, need: 1 })?
         .epoch;
-    if let Some(other) = evaluations.iter().find(|e| e.epoch != epoch) {
-        return Err(Error::UnknownEpoch { epoch: other.epoch });
-    }
+    // An evaluation under another epoch is dropped and named, like a bad answer.
+    let (evaluations, other_epoch): (Vec<&ShareEvaluation>, Vec<&ShareEvaluation>) =
+        evaluations.iter().partition(|e| e.epoch == epoch);
+
     let keys = holder.keys().accept_epoch(epoch, now)?;
     if keys.attested != *shares.group_key() {
         return Err(Error::ThresholdParams);
@@ -313,8 +317,10 @@ pub fn combine_evaluations(
     let chosen: Vec<&ShareEvaluation> = combined
         .used
         .iter()
-        .filter_map(|i| evaluations.iter().find(|e| e.answer.index == *i))
+        .filter_map(|i| evaluations.iter().find(|e| e.answer.index == *i).copied())
         .collect();
+    let mut rejected = combined.rejected;
+    rejected.extend(other_epoch.iter().map(|e| e.answer.index));
     Ok(HolderCombination {
         evaluated: combined
             .evaluated
@@ -327,7 +333,7 @@ pub fn combine_evaluations(
             answers: chosen.iter().map(|e| e.answer.clone()).collect(),
             commitments: chosen.iter().map(|e| e.commitment).collect(),
         },
-        rejected: combined.rejected,
+        rejected,
     })
 }
 

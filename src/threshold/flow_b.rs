@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use rand_core::CryptoRng;
 
-use super::answer::{Combined, ShareResponse, combine, common_epoch};
+use super::answer::{Combined, ShareResponse, combine, same_epoch};
 use super::inversion::{TweakRecord, TweakShare};
 use super::share::VerificationShares;
 use crate::error::{Error, Result};
@@ -20,6 +20,7 @@ use crate::suite::Mode;
 /// the same policy, budget and quota checks as the single evaluator.
 pub struct BulkShareEvaluator {
     epoch: Epoch,
+    shares: VerificationShares,
     tweaks: HashMap<Vec<u8>, TweakShare>,
     policy: Box<dyn Policy>,
     quota: Box<dyn Quota>,
@@ -37,15 +38,18 @@ impl core::fmt::Debug for BulkShareEvaluator {
 }
 
 impl BulkShareEvaluator {
-    /// An evaluator for `epoch` with no domains yet.
+    /// An evaluator for `epoch` with no domains yet; `shares` are the verification shares of
+    /// the epoch's flow B key, which records are checked against.
     pub fn new(
         epoch: Epoch,
+        shares: VerificationShares,
         policy: impl Policy + 'static,
         quota: impl Quota + 'static,
         budget: EvaluationBudget,
     ) -> Self {
         Self {
             epoch,
+            shares,
             tweaks: HashMap::new(),
             policy: Box::new(policy),
             quota: Box::new(quota),
@@ -53,9 +57,24 @@ impl BulkShareEvaluator {
         }
     }
 
-    /// Installs the share of `(k + m)⁻¹` this evaluator took from the inversion for `domain`.
-    pub fn install(&mut self, domain: &[u8], share: TweakShare) {
+    /// Installs the share of `(k + m)⁻¹` this evaluator took from the inversion for `domain`,
+    /// after checking the run's record (as flow A's evaluators do).
+    ///
+    /// # Errors
+    /// As [`TweakRecord::check`]; [`Error::TweakMismatch`] when `share` is not this
+    /// evaluator's share under the record; [`Error::InputTooLong`] for an overlong domain.
+    pub fn install(
+        &mut self,
+        domain: &[u8],
+        share: TweakShare,
+        record: &TweakRecord,
+    ) -> Result<()> {
+        let keys = record.check(&self.shares, &crate::pseudonym::bulk::domain_info(domain)?)?;
+        if keys.share(share.index())? != share.public() {
+            return Err(Error::TweakMismatch);
+        }
         self.tweaks.insert(domain.to_vec(), share);
+        Ok(())
     }
 
     /// Answers a batch: policy, budget, quota (in that order, as the single evaluator), then
@@ -106,8 +125,7 @@ pub fn finalize_batch(
     responses: &[ShareResponse],
     now: u64,
 ) -> Result<(Vec<Pseudonym>, Combined)> {
-    let epoch = common_epoch(responses)?;
-    let answers: Vec<_> = responses.iter().map(|r| r.answer.clone()).collect();
+    let (epoch, answers, other_epoch) = same_epoch(responses)?;
     let mut combined = None;
     let pseudonyms = holder.finalize_combined(batch, epoch, now, |keys, info, blinded| {
         if keys.bulk != *shares.group_key() {
@@ -123,6 +141,8 @@ pub fn finalize_batch(
             |i| tweak_keys.share(i).copied(),
         )?;
         let evaluated = result.evaluated.clone();
+        let mut result = result;
+        result.rejected.extend(&other_epoch);
         combined = Some(result);
         Ok(evaluated)
     })?;

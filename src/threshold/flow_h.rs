@@ -8,7 +8,7 @@ use core::slice;
 
 use rand_core::CryptoRng;
 
-use super::answer::{Combined, ShareResponse, combine, common_epoch, prove_scaled};
+use super::answer::{Combined, ShareResponse, combine, prove_scaled, same_epoch};
 use super::share::{KeyShare, VerificationShares};
 use crate::error::{Error, Result};
 use crate::keys::PublicKey;
@@ -84,8 +84,7 @@ pub fn finalize(
     responses: &[ShareResponse],
     now: u64,
 ) -> Result<(ServiceKey, Combined)> {
-    let epoch = common_epoch(responses)?;
-    let answers: Vec<_> = responses.iter().map(|r| r.answer.clone()).collect();
+    let (epoch, answers, other_epoch) = same_epoch(responses)?;
     let mut combined = None;
     let key = holder.finalize_combined(state, epoch, now, |keys, blinded| {
         if keys.holder_derived != *shares.group_key() {
@@ -100,6 +99,8 @@ pub fn finalize(
             |i| shares.share(i).copied(),
         )?;
         let z = result.evaluated.first().copied().ok_or(Error::EmptyBatch)?;
+        let mut result = result;
+        result.rejected.extend(&other_epoch);
         combined = Some(result);
         Ok(z)
     })?;

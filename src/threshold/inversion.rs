@@ -376,15 +376,22 @@ impl InversionParticipant {
     /// masked product with its proof.
     ///
     /// # Errors
-    /// [`Error::BadDealing`] naming the dealer whose share does not match its commitments;
-    /// [`Error::UnknownEvaluator`]/[`Error::TooFewShares`] for dealings or shares that do not
-    /// match the participant set one for one; [`Error::RandomnessFailure`].
+    /// [`Error::Replayed`] on a second call (a participant publishes one product per round-one
+    /// state, or a colluder could solve for its key share); [`Error::BadDealing`] naming the
+    /// dealer whose share does not match its commitments; [`Error::UnknownEvaluator`]/
+    /// [`Error::TooFewShares`] for dealings or shares that do not match the participant set
+    /// one for one; [`Error::RandomnessFailure`].
     pub fn product_round(
         &mut self,
         dealings: &[Dealing],
         privates: &[PrivateShare],
         rng: &mut (impl CryptoRng + ?Sized),
     ) -> Result<MaskedProduct> {
+        // One product per round-one state: a second product over dealings that differ only in
+        // a colluder's own dealing would give it `k_i + m` (§12.6.2).
+        if !self.dealings.is_empty() {
+            return Err(Error::Replayed);
+        }
         let params = self.public.params();
         check_dealings(params, &self.participants, dealings)?;
         if privates.len() != dealings.len() {
@@ -642,8 +649,9 @@ impl TweakRecord {
     /// is decoded. The contents are checked by [`TweakRecord::check`].
     ///
     /// # Errors
-    /// [`Error::ThresholdParams`] for a bad `t`; [`Error::TooFewShares`] for fewer than
-    /// `2t − 1` (or more than 255) dealings or other than `2t − 1` products;
+    /// [`Error::ThresholdParams`] for a bad `t` or more than 255 dealings;
+    /// [`Error::TooFewShares`] for fewer than `2t − 1` dealings or other than `2t − 1`
+    /// products;
     /// [`Error::InvalidLength`] when the length does not match the counts; the errors of [`Dealing::from_bytes`] and
     /// [`MaskedProduct::from_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
@@ -655,7 +663,10 @@ impl TweakRecord {
         let dealing_len = 4 + 32 * (3 * usize::from(t) - 2);
         let quorum = 2 * usize::from(t) - 1;
         let dealers = usize::from(reader.u16()?);
-        if dealers < quorum || dealers > usize::from(MAX_EVALUATORS) {
+        if dealers > usize::from(MAX_EVALUATORS) {
+            return Err(Error::ThresholdParams);
+        }
+        if dealers < quorum {
             return Err(Error::TooFewShares {
                 have: dealers,
                 need: quorum,

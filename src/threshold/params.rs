@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 pub const MAX_EVALUATORS: u16 = 255;
 
 /// `(t, n)`: any `t` of the `n` evaluators serve; `t − 1` learn nothing. `2 ≤ t ≤ n ≤ 255`.
+/// Flows A and B also need `2t − 1 ≤ n` evaluators online for the inversion per tweak
+/// ([`Threshold::inversion_quorum`]); flow H needs only `t`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Threshold {
     t: u16,

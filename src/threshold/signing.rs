@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::pseudonym::key_set::decode_verifying_key;
 
 /// The largest encoded FROST message blindnym accepts (a commitment is 69 bytes, a signature
-/// share 37, a key package about 150; DKG packages grow with `t`).
+/// share 32, a key package about 150; DKG packages grow with `t`).
 pub const MAX_FROST_MESSAGE_LEN: usize = 16 * 1024;
 
 /// Evaluator `index`'s share of the assertion signing key (a FROST key package). Secret:
@@ -46,7 +46,7 @@ impl SigningShare {
         self.index
     }
 
-    /// The saved form (`frost-ed25519`'s key package encoding), zeroized on drop.
+    /// The saved form `index:2 || frost-ed25519 key package`, zeroized on drop.
     ///
     /// # Errors
     /// [`Error::Malformed`] if FROST cannot encode it.
@@ -146,8 +146,44 @@ impl SigningPublic {
             }
         }
         let public = Self { params, package };
-        public.verifying_key()?;
+        public.check_shares()?;
         Ok(public)
+    }
+
+    /// Checks that the verifying shares lie on one polynomial of degree `t − 1` through the
+    /// group key (as [`VerificationShares::new`](super::VerificationShares::new) does for the
+    /// OPRF keys), each a canonical point of the prime-order subgroup.
+    ///
+    /// # Errors
+    /// [`Error::ThresholdParams`] when they do not; the key errors for the group key.
+    fn check_shares(&self) -> Result<()> {
+        use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+        use curve25519_dalek::traits::VartimeMultiscalarMul;
+        let decode = |bytes: &[u8]| -> Result<EdwardsPoint> {
+            let compressed =
+                CompressedEdwardsY::from_slice(bytes).map_err(|_| Error::ThresholdParams)?;
+            let point = compressed.decompress().ok_or(Error::ThresholdParams)?;
+            if point.compress() != compressed || !point.is_torsion_free() {
+                return Err(Error::ThresholdParams);
+            }
+            Ok(point)
+        };
+        let group = decode(self.verifying_key()?.as_bytes())?;
+        let shares = (1..=self.params.n())
+            .map(|i| self.share_bytes(i).and_then(|b| decode(&b)))
+            .collect::<Result<Vec<_>>>()?;
+        let t = usize::from(self.params.t());
+        for j in self.params.t()..=self.params.n() {
+            let mut indices: Vec<u16> = (1..self.params.t()).collect();
+            indices.push(j);
+            let mut points: Vec<EdwardsPoint> = shares[..t - 1].to_vec();
+            points.push(shares[usize::from(j) - 1]);
+            let lambdas = super::params::lagrange_at_zero(&indices)?;
+            if EdwardsPoint::vartime_multiscalar_mul(lambdas, points) != group {
+                return Err(Error::ThresholdParams);
+            }
+        }
+        Ok(())
     }
 
     /// The group key as an Ed25519 verifying key, decoded strictly.
@@ -337,8 +373,8 @@ fn signing_package(
 /// tweak record, `spec/12-threshold.md` §12.8).
 ///
 /// # Errors
-/// [`Error::UnknownEvaluator`] for a repeated signer or nonces of another signer,
-/// [`Error::TooFewShares`] for fewer than `t` signers or a set without this one.
+/// [`Error::UnknownEvaluator`] for a repeated signer, nonces of another signer, or a set
+/// without this signer's own commitment; [`Error::TooFewShares`] for fewer than `t` signers.
 pub fn sign(
     share: &SigningShare,
     nonces: SigningNonces,
@@ -352,10 +388,14 @@ pub fn sign(
     }
     let package = signing_package(commitments, message)?;
     let signature =
-        frost::round2::sign(&package, &nonces.nonces, &share.package).map_err(|_| {
-            Error::TooFewShares {
-                have: commitments.len(),
-                need: usize::from(*share.package.min_signers()),
+        frost::round2::sign(&package, &nonces.nonces, &share.package).map_err(|error| {
+            match error {
+                frost::Error::IncorrectNumberOfCommitments => Error::TooFewShares {
+                    have: commitments.len(),
+                    need: usize::from(*share.package.min_signers()),
+                },
+                // This signer's commitment is missing or not the one it made.
+                _ => Error::UnknownEvaluator { index: share.index },
             }
         })?;
     Ok(SignatureShare {
