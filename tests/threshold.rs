@@ -233,6 +233,7 @@ fn bulk_evaluators(t: u16, n: u16, seed: u8) -> (Vec<BulkShareEvaluator>, TweakR
         .map(|share| {
             let mut evaluator = BulkShareEvaluator::new(
                 2,
+                share.index(),
                 public.bulk.clone(),
                 Grants::new().allow(&caller, DOMAIN),
                 MemoryQuota::new(1_000),
@@ -713,7 +714,7 @@ fn dkg_keyed_deployment_works_end_to_end() {
         .map(|(run, mine)| {
             let index = run.index();
             let (key, public) = run.finish(&mine).unwrap();
-            into_signing_share(params, index, key, public)
+            into_signing_share(params, index, key, public).unwrap()
         })
         .collect();
     // Every participant ends with the same public side.
@@ -945,6 +946,7 @@ fn evaluators_install_only_a_checked_record() {
     let caller = CallerId::new(b"registry");
     let mut evaluator = BulkShareEvaluator::new(
         2,
+        1,
         public.bulk.clone(),
         Grants::new().allow(&caller, b"health-register"),
         MemoryQuota::new(1_000),
@@ -1040,5 +1042,50 @@ fn published_signing_shares_must_lie_on_the_group_polynomial() {
     assert_eq!(
         EpochShares::from_bytes(&bytes).err(),
         Some(Error::ThresholdParams)
+    );
+}
+
+#[test]
+fn dkg_names_a_participant_whose_share_is_wrong() {
+    use blindnym::threshold::dkg::{DkgPrivate, Ristretto255};
+    let params = Threshold::new(2, 3).unwrap();
+    for bad in 1..=3u16 {
+        let mut runs = run_dkg::<Ristretto255>(params, 80);
+        // Participant `bad` sends a share to someone else that is another participant's.
+        let victim: u16 = if bad == 1 { 2 } else { 1 };
+        let (_, mine) = &mut runs[usize::from(victim) - 1];
+        let position = mine.iter().position(|p| p.from() == bad).unwrap();
+        let other = mine.iter().position(|p| p.from() != bad).unwrap();
+        let mut bytes = mine[other].to_bytes().unwrap().to_vec();
+        bytes[..2].copy_from_slice(&bad.to_be_bytes());
+        mine[position] = DkgPrivate::<Ristretto255>::from_bytes(&bytes).unwrap();
+        let (run, mine) = runs.swap_remove(usize::from(victim) - 1);
+        assert_eq!(
+            run.finish(&mine).err(),
+            Some(Error::BadDealing { dealer: bad })
+        );
+    }
+}
+
+#[test]
+fn frost_signing_refusals_name_the_problem() {
+    use blindnym::threshold::signing::{commit, sign};
+    let (evaluators, _) = dealt(2, 3);
+    let mut rng = seeded(90);
+    let [(n1, c1), (n2, c2), (n3, _)] = [0, 1, 2].map(|i| commit(&evaluators[i].signing, &mut rng));
+    // A signing set without this signer's own commitment.
+    assert_eq!(
+        sign(&evaluators[2].signing, n3, &[c1, c2], b"message").err(),
+        Some(Error::UnknownEvaluator { index: 3 })
+    );
+    // Fewer than t signers.
+    assert_eq!(
+        sign(&evaluators[0].signing, n1, &[c1], b"message").err(),
+        Some(Error::TooFewShares { have: 1, need: 2 })
+    );
+    // Another signer's nonces.
+    assert_eq!(
+        sign(&evaluators[0].signing, n2, &[c1, c2], b"message").err(),
+        Some(Error::UnknownEvaluator { index: 2 })
     );
 }

@@ -134,19 +134,21 @@ pub struct Combined {
     pub evaluated: Vec<EvaluatedElement>,
     /// The `t` evaluators whose answers were combined, in the order given.
     pub used: Vec<u16>,
-    /// Evaluators whose answers failed their proof ([`Error::BadShare`]), in the order given.
+    /// Evaluators whose answers were dropped — a failed proof, a wrong length, a repeated or
+    /// unknown index, another epoch — in the order met.
     pub rejected: Vec<u16>,
 }
 
 /// Checks answers in the order given until `t` are valid, dropping (and naming) each one that
 /// fails — a proof that does not verify, a length other than the batch's, an index already
-/// seen — or, when `strict`, failing on it; then combines those `t` by Lagrange
+/// seen, an index without a key (not an evaluator, or not in the tweak's inversion) — or,
+/// when `strict`, failing on it; then combines those `t` by Lagrange
 /// interpolation at zero. Each answer's index must be the evaluator the caller received it
 /// from (the transport authenticates evaluators; an index is otherwise only a claim).
 ///
 /// # Errors
-/// [`Error::BadShare`] naming the first failing answer when `strict`;
-/// [`Error::UnknownEvaluator`] for an index that `key_of` rejects,
+/// When `strict`: [`Error::BadShare`] naming the first answer that fails its proof, its length
+/// or repeats, [`Error::UnknownEvaluator`] for an index without a key;
 /// [`Error::TooFewShares`] when fewer than `t` answers are valid.
 pub(crate) fn combine(
     mode: Mode,
@@ -165,18 +167,21 @@ pub(crate) fn combine(
         if valid.len() == need {
             break;
         }
-        let public = key_of(answer.index)?;
         let checked = if seen.contains(&answer.index) {
             Err(Error::BadShare {
                 evaluator: answer.index,
             })
         } else {
-            check_answer(mode, &public, blinded, answer)
+            key_of(answer.index).and_then(|public| check_answer(mode, &public, blinded, answer))
         };
         seen.push(answer.index);
         match checked {
             Ok(()) => valid.push(answer),
-            Err(Error::BadShare { .. } | Error::BatchMismatch { .. }) if !strict => {
+            Err(
+                Error::BadShare { .. }
+                | Error::BatchMismatch { .. }
+                | Error::UnknownEvaluator { .. },
+            ) if !strict => {
                 rejected.push(answer.index);
             }
             Err(Error::BatchMismatch { .. }) => {
@@ -255,24 +260,34 @@ impl ShareResponse {
 
 decodes_from_slice!(ShareResponse);
 
-/// The epoch of the first response, and the answers of every response under it; a response
-/// under another epoch is dropped and named, like a bad answer.
+/// The epoch most responses answer under (the first such, on a tie), and the answers under
+/// it; a response under another epoch is dropped and named, like a bad answer, so one
+/// evaluator answering under a wrong epoch cannot sink the others.
 ///
 /// # Errors
 /// [`Error::TooFewShares`] for no responses.
 pub(crate) fn same_epoch(
     responses: &[ShareResponse],
 ) -> Result<(crate::pseudonym::Epoch, Vec<ShareAnswer>, Vec<u16>)> {
-    let first = responses
-        .first()
+    let count = |epoch| responses.iter().filter(|r| r.epoch == epoch).count();
+    let epoch = responses
+        .iter()
+        .map(|r| r.epoch)
+        .fold(
+            None,
+            |best: Option<crate::pseudonym::Epoch>, epoch| match best {
+                Some(b) if count(b) >= count(epoch) => Some(b),
+                _ => Some(epoch),
+            },
+        )
         .ok_or(Error::TooFewShares { have: 0, need: 1 })?;
     let (mut answers, mut rejected) = (Vec::with_capacity(responses.len()), Vec::new());
     for response in responses {
-        if response.epoch == first.epoch {
+        if response.epoch == epoch {
             answers.push(response.answer.clone());
         } else {
             rejected.push(response.answer.index);
         }
     }
-    Ok((first.epoch, answers, rejected))
+    Ok((epoch, answers, rejected))
 }

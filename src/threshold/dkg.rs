@@ -336,15 +336,26 @@ pub fn into_oprf_share(
     Ok((share, shares))
 }
 
-/// A finished Ed25519 DKG as this evaluator's signing share and the public signing keys.
+/// A finished Ed25519 DKG as this evaluator's signing share and the public signing keys,
+/// checked: the verifying shares lie on one polynomial through the group key, and this
+/// evaluator's own is the one its key package holds.
+///
+/// # Errors
+/// [`Error::ThresholdParams`] if the packages are inconsistent.
 pub fn into_signing_share(
     params: Threshold,
     index: u16,
     key: KeyPackage<frost_ed25519::Ed25519Sha512>,
     public: PublicKeyPackage<frost_ed25519::Ed25519Sha512>,
-) -> (SigningShare, SigningPublic) {
-    (
-        SigningShare::new(index, key),
-        SigningPublic::new(params, public),
-    )
+) -> Result<(SigningShare, SigningPublic)> {
+    let own = public
+        .verifying_shares()
+        .get(&identifier::<frost_ed25519::Ed25519Sha512>(index)?)
+        .ok_or(Error::UnknownEvaluator { index })?;
+    if own != key.verifying_share() || *key.identifier() != identifier(index)? {
+        return Err(Error::ThresholdParams);
+    }
+    let public = SigningPublic::new(params, public);
+    public.check_shares()?;
+    Ok((SigningShare::new(index, key), public))
 }

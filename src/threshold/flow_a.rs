@@ -270,7 +270,8 @@ pub struct HolderCombination {
     pub evaluated: EvaluatedElement,
     /// What to send to each chosen signer.
     pub request: SigningRequest,
-    /// Evaluators whose answers failed their proof.
+    /// Evaluators whose answers were dropped (a failed proof, a wrong length, a repeated or
+    /// unknown index, another epoch).
     pub rejected: Vec<u16>,
 }
 
@@ -291,10 +292,15 @@ pub fn combine_evaluations(
     evaluations: &[ShareEvaluation],
     now: u64,
 ) -> Result<HolderCombination> {
+    let count = |epoch| evaluations.iter().filter(|e| e.epoch == epoch).count();
     let epoch = evaluations
-        .first()
-        .ok_or(Error::TooFewShares { have: 0, need: 1 })?
-        .epoch;
+        .iter()
+        .map(|e| e.epoch)
+        .fold(None, |best: Option<Epoch>, epoch| match best {
+            Some(b) if count(b) >= count(epoch) => Some(b),
+            _ => Some(epoch),
+        })
+        .ok_or(Error::TooFewShares { have: 0, need: 1 })?;
     // An evaluation under another epoch is dropped and named, like a bad answer.
     let (evaluations, other_epoch): (Vec<&ShareEvaluation>, Vec<&ShareEvaluation>) =
         evaluations.iter().partition(|e| e.epoch == epoch);

@@ -20,6 +20,7 @@ use crate::suite::Mode;
 /// the same policy, budget and quota checks as the single evaluator.
 pub struct BulkShareEvaluator {
     epoch: Epoch,
+    index: u16,
     shares: VerificationShares,
     tweaks: HashMap<Vec<u8>, TweakShare>,
     policy: Box<dyn Policy>,
@@ -31,6 +32,7 @@ impl core::fmt::Debug for BulkShareEvaluator {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("BulkShareEvaluator")
             .field("epoch", &self.epoch)
+            .field("index", &self.index)
             .field("domains", &self.tweaks.len())
             .field("budget", &self.budget)
             .finish_non_exhaustive()
@@ -38,10 +40,11 @@ impl core::fmt::Debug for BulkShareEvaluator {
 }
 
 impl BulkShareEvaluator {
-    /// An evaluator for `epoch` with no domains yet; `shares` are the verification shares of
-    /// the epoch's flow B key, which records are checked against.
+    /// Evaluator `index` for `epoch`, with no domains yet; `shares` are the verification
+    /// shares of the epoch's flow B key, which records are checked against.
     pub fn new(
         epoch: Epoch,
+        index: u16,
         shares: VerificationShares,
         policy: impl Policy + 'static,
         quota: impl Quota + 'static,
@@ -49,6 +52,7 @@ impl BulkShareEvaluator {
     ) -> Self {
         Self {
             epoch,
+            index,
             shares,
             tweaks: HashMap::new(),
             policy: Box::new(policy),
@@ -70,7 +74,7 @@ impl BulkShareEvaluator {
         record: &TweakRecord,
     ) -> Result<()> {
         let keys = record.check(&self.shares, &crate::pseudonym::bulk::domain_info(domain)?)?;
-        if keys.share(share.index())? != share.public() {
+        if share.index() != self.index || keys.share(share.index())? != share.public() {
             return Err(Error::TweakMismatch);
         }
         self.tweaks.insert(domain.to_vec(), share);

@@ -74,8 +74,8 @@ impl ShareEvaluator {
 /// shares of the epoch's published flow H key.
 ///
 /// # Errors
-/// [`Error::UnknownEpoch`]/[`Error::StaleEpoch`] for an epoch not accepted at `now` (or mixed
-/// epochs), [`Error::ThresholdParams`] when `shares` are not for that epoch's key,
+/// [`Error::UnknownEpoch`]/[`Error::StaleEpoch`] when the epoch most answers are under is not
+/// accepted at `now` (answers under other epochs are dropped and named), [`Error::ThresholdParams`] when `shares` are not for that epoch's key,
 /// [`Error::TooFewShares`] with fewer than `t` valid answers.
 pub fn finalize(
     holder: &Holder,

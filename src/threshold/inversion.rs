@@ -388,7 +388,7 @@ impl InversionParticipant {
         rng: &mut (impl CryptoRng + ?Sized),
     ) -> Result<MaskedProduct> {
         // One product per round-one state: a second product over dealings that differ only in
-        // a colluder's own dealing would give it `k_i + m` (§12.6.2).
+        // a colluder's own dealing would give it `k_i + m` (§12.6.3).
         if !self.dealings.is_empty() {
             return Err(Error::Replayed);
         }

@@ -6,7 +6,7 @@
 //! Sans-IO: typed messages with strict decoders and each party's state machine; the
 //! evaluator service moves the bytes.
 //!
-//! - Keys: [`dkg`] (FROST's DKG, RFC 9591, per realm and epoch) or [`share::deal`] and
+//! - Keys: [`dkg`] (FROST's key generation as `frost-core` implements it, per realm and epoch) or [`share::deal`] and
 //!   [`signing::deal_signing`] (a dealer splits an existing key once, for migration).
 //! - Flow H: [`flow_h`] — share evaluation with a DLEQ proof per share, Lagrange combination
 //!   at the client, RFC 9497 Finalize unchanged.

@@ -156,7 +156,7 @@ impl SigningPublic {
     ///
     /// # Errors
     /// [`Error::ThresholdParams`] when they do not; the key errors for the group key.
-    fn check_shares(&self) -> Result<()> {
+    pub(crate) fn check_shares(&self) -> Result<()> {
         use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
         use curve25519_dalek::traits::VartimeMultiscalarMul;
         let decode = |bytes: &[u8]| -> Result<EdwardsPoint> {
@@ -252,7 +252,9 @@ pub fn deal_signing(
             .map_err(|_| Error::BadDealing { dealer: 0 })?;
         shares.push(SigningShare::new(index, package));
     }
-    Ok((shares, SigningPublic::new(params, public)))
+    let public = SigningPublic::new(params, public);
+    public.check_shares()?;
+    Ok((shares, public))
 }
 
 /// A signer's round-one nonces, kept until it signs. Secret: zeroized on drop (by

@@ -27,7 +27,14 @@ pub fn parse(text: &str) -> Result<Threshold, String> {
     let (t, n) = text.split_once('/').ok_or("expected T/N, e.g. 2/3")?;
     let t = t.trim().parse::<u16>().map_err(|e| format!("T: {e}"))?;
     let n = n.trim().parse::<u16>().map_err(|e| format!("N: {e}"))?;
-    Threshold::new(t, n).map_err(|e| format!("{t}/{n}: {e}"))
+    let params = Threshold::new(t, n).map_err(|e| format!("{t}/{n}: {e}"))?;
+    if params.inversion_quorum() > usize::from(n) {
+        return Err(format!(
+            "{t}/{n}: flow B's inversion needs 2t − 1 = {} evaluators, more than n",
+            params.inversion_quorum()
+        ));
+    }
+    Ok(params)
 }
 
 /// The threshold figures of a run: times per batch and their ratios to the single evaluator.
@@ -108,7 +115,7 @@ pub fn measure(
         for (i, share) in tweak_shares[..t].iter().enumerate() {
             let clock = Instant::now();
             let answer = share.answer(request.blinded(), rng)?;
-            // Every share answer is timed; the ratio is per evaluator.
+            // The ratio is per evaluator: the first evaluator's answer is timed.
             if i == 0 {
                 share_eval += seconds(clock.elapsed());
             }
