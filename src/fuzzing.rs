@@ -454,6 +454,16 @@ pub fn threshold_decoders(data: &[u8]) {
     same(data, DkgPrivate::<Ristretto255>::from_bytes(data), |v| {
         v.to_bytes().map(|b| b.to_vec()).unwrap_or_default()
     });
+    same(
+        data,
+        crate::threshold::flow_a::ShareEvaluation::from_bytes(data),
+        |v| v.to_bytes().unwrap_or_default(),
+    );
+    same(
+        data,
+        crate::threshold::flow_a::SigningRequest::from_bytes(data),
+        |v| v.to_bytes().unwrap_or_default(),
+    );
     same(data, crate::threshold::EpochShares::from_bytes(data), |v| {
         v.to_bytes().unwrap_or_default()
     });

@@ -488,7 +488,7 @@ fn threshold_login(
         let evaluator = &deployment.evaluators[usize::from(i) - 1];
         let (signer_state, evaluation) = evaluator.evaluate(&subject(who), &request, &mut rng)?;
         signer_states.push((i, signer_state));
-        evaluations.push(evaluation);
+        evaluations.push(ShareEvaluation::from_bytes(&evaluation.to_bytes()?)?);
     }
     let record = deployment.evaluators[usize::from(answering[0]) - 1]
         .record(&subject(who))
@@ -502,7 +502,8 @@ fn threshold_login(
         &evaluations,
         NOW,
     )?;
-    let signing_request: &SigningRequest = &combination.request;
+    let signing_request = &SigningRequest::from_bytes(&combination.request.to_bytes()?)?;
+    assert_eq!(signing_request, &combination.request);
     let mut shares = Vec::new();
     for (i, signer_state) in signer_states {
         if !signing_request.commitments.iter().any(|c| c.index == i) {
@@ -1088,4 +1089,70 @@ fn frost_signing_refusals_name_the_problem() {
         sign(&evaluators[0].signing, n2, &[c1, c2], b"message").err(),
         Some(Error::UnknownEvaluator { index: 2 })
     );
+}
+
+#[test]
+fn flow_a_threshold_messages_decode_strictly() {
+    let deployment = flow_a_deployment(2, 3, "alice", 91);
+    let mut rng = seeded(92);
+    let (_, challenge) = rp("https://shop.example").challenge(&mut rng, NOW);
+    let holder = attested::Holder::new(published(), subject("alice")).unwrap();
+    let (state, request) = holder
+        .request(
+            &service("https://shop.example"),
+            &challenge,
+            &channel(1),
+            &mut rng,
+        )
+        .unwrap();
+    let evaluations: Vec<ShareEvaluation> = deployment.evaluators[..2]
+        .iter()
+        .map(|e| e.evaluate(&subject("alice"), &request, &mut rng).unwrap().1)
+        .collect();
+    let bytes = evaluations[0].to_bytes().unwrap();
+    assert_eq!(ShareEvaluation::from_bytes(&bytes).unwrap(), evaluations[0]);
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    assert!(matches!(
+        ShareEvaluation::from_bytes(&trailing),
+        Err(Error::InvalidLength { .. })
+    ));
+    // Evaluator 1's answer with evaluator 2's commitments.
+    let mut spliced = bytes[..4 + 100].to_vec();
+    spliced.extend_from_slice(&evaluations[1].to_bytes().unwrap()[4 + 100..]);
+    assert_eq!(
+        ShareEvaluation::from_bytes(&spliced).err(),
+        Some(Error::UnknownEvaluator { index: 2 })
+    );
+
+    let record = deployment.evaluators[0]
+        .record(&subject("alice"))
+        .unwrap()
+        .clone();
+    let combination = flow_a::combine_evaluations(
+        &holder,
+        &state,
+        &deployment.public.attested,
+        &record,
+        &evaluations,
+        NOW,
+    )
+    .unwrap();
+    let bytes = combination.request.to_bytes().unwrap();
+    assert_eq!(
+        SigningRequest::from_bytes(&bytes).unwrap(),
+        combination.request
+    );
+    let mut none = bytes[..14].to_vec();
+    none[12..14].copy_from_slice(&0u16.to_be_bytes());
+    assert_eq!(
+        SigningRequest::from_bytes(&none).err(),
+        Some(Error::TooFewShares { have: 0, need: 1 })
+    );
+    let mut short = bytes.clone();
+    short[12..14].copy_from_slice(&200u16.to_be_bytes());
+    assert!(matches!(
+        SigningRequest::from_bytes(&short),
+        Err(Error::InvalidLength { .. })
+    ));
 }
