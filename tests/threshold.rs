@@ -1156,3 +1156,67 @@ fn flow_a_threshold_messages_decode_strictly() {
         Err(Error::InvalidLength { .. })
     ));
 }
+
+#[test]
+fn flow_h_threshold_migration_after_the_transition_window() {
+    // Two days on, epoch 1 is past its transition window: ordinary logins under it are
+    // refused, a migration answer is still finalized, and equals the single evaluator's.
+    let later = NOW + 2 * 86_400;
+    let shop = service("https://shop.example");
+    let mut rng = seeded(95);
+    let single = {
+        let holder = flow_h_holder();
+        let (state, request) = holder.blind(&shop, &mut rng).unwrap();
+        let response = holder_derived::Evaluator::new(
+            keys(1, 1).holder_derived(),
+            EvaluationBudget::default(),
+        )
+        .evaluate(&request, &mut rng)
+        .unwrap();
+        holder
+            .finalize_previous(state, &response, later)
+            .unwrap()
+            .pseudonym(&shop)
+            .unwrap()
+    };
+    let (evaluators, public) = blindnym::threshold::deal_epoch(
+        &keys(1, 1),
+        Threshold::new(2, 3).unwrap(),
+        &mut seeded(96),
+    )
+    .unwrap();
+    let answer = |rng: &mut rand_chacha::ChaCha20Rng| {
+        let (state, request) = flow_h_holder().blind(&shop, rng).unwrap();
+        let responses: Vec<_> = evaluators[1..]
+            .iter()
+            .map(|e| {
+                ShareEvaluator::new(1, e.holder_derived.clone(), EvaluationBudget::default())
+                    .evaluate(&request, rng)
+                    .unwrap()
+            })
+            .collect();
+        (state, responses)
+    };
+    let (state, responses) = answer(&mut rng);
+    assert_eq!(
+        flow_h::finalize(
+            &flow_h_holder(),
+            state,
+            &public.holder_derived,
+            &responses,
+            later
+        )
+        .err(),
+        Some(Error::StaleEpoch { epoch: 1 })
+    );
+    let (state, responses) = answer(&mut rng);
+    let (key, _) = flow_h::finalize_previous(
+        &flow_h_holder(),
+        state,
+        &public.holder_derived,
+        &responses,
+        later,
+    )
+    .unwrap();
+    assert_eq!(key.pseudonym(&shop).unwrap(), single);
+}

@@ -251,15 +251,23 @@ impl Holder {
     /// Threshold mode (`spec/12-threshold.md` §12.5): accepts `epoch` at `now`, lets
     /// `combine` check the share answers against that epoch's keys and return the combined
     /// `Z` for this holder's blinded element, then finalizes as [`Holder::finalize`] does.
+    /// With `previous`, the epoch is accepted as [`Holder::finalize_previous`] does (the one
+    /// just before the current one, for a migration).
     #[cfg(feature = "threshold")]
     pub(crate) fn finalize_combined(
         &self,
         state: HolderState,
         epoch: Epoch,
         now: u64,
+        previous: bool,
         combine: impl FnOnce(&EpochPublicKeys, &BlindedElement) -> Result<EvaluatedElement>,
     ) -> Result<ServiceKey> {
-        let keys = self.keys.accept_epoch(epoch, now)?;
+        let keys = if previous {
+            let current = self.keys.current(now)?.epoch;
+            self.keys.accept_migration(epoch, current, now)?.0
+        } else {
+            self.keys.accept_epoch(epoch, now)?
+        };
         let evaluated = combine(keys, &state.blinded)?;
         let output = crate::finalize::unblind_and_finalize_one(
             &state.input,

@@ -75,7 +75,8 @@ impl ShareEvaluator {
 ///
 /// # Errors
 /// [`Error::UnknownEpoch`]/[`Error::StaleEpoch`] when the epoch most answers are under is not
-/// accepted at `now` (answers under other epochs are dropped and named), [`Error::ThresholdParams`] when `shares` are not for that epoch's key,
+/// accepted at `now` (answers under other epochs are dropped and named),
+/// [`Error::ThresholdParams`] when `shares` are not for that epoch's key,
 /// [`Error::TooFewShares`] with fewer than `t` valid answers.
 pub fn finalize(
     holder: &Holder,
@@ -84,13 +85,40 @@ pub fn finalize(
     responses: &[ShareResponse],
     now: u64,
 ) -> Result<(ServiceKey, Combined)> {
+    finalize_under(holder, state, shares, responses, now, false)
+}
+
+/// For a migration (`spec/05-flow-h.md` §5.6): like [`finalize`] for answers the holder asked
+/// of the previous epoch's evaluators, which must be the epoch just before the current one
+/// (no time limit), as [`Holder::finalize_previous`] does with one evaluator.
+///
+/// # Errors
+/// As [`finalize`]; [`Error::StaleEpoch`] for any other epoch.
+pub fn finalize_previous(
+    holder: &Holder,
+    state: HolderState,
+    shares: &VerificationShares,
+    responses: &[ShareResponse],
+    now: u64,
+) -> Result<(ServiceKey, Combined)> {
+    finalize_under(holder, state, shares, responses, now, true)
+}
+
+fn finalize_under(
+    holder: &Holder,
+    state: HolderState,
+    shares: &VerificationShares,
+    responses: &[ShareResponse],
+    now: u64,
+    previous: bool,
+) -> Result<(ServiceKey, Combined)> {
     let (epoch, answers, other_epoch) = same_epoch(responses)?;
     let mut combined = None;
-    let key = holder.finalize_combined(state, epoch, now, |keys, blinded| {
+    let key = holder.finalize_combined(state, epoch, now, previous, |keys, blinded| {
         if keys.holder_derived != *shares.group_key() {
             return Err(Error::ThresholdParams);
         }
-        let result = combine(
+        let mut result = combine(
             Mode::Voprf,
             shares.params().t(),
             slice::from_ref(blinded),
@@ -99,7 +127,6 @@ pub fn finalize(
             |i| shares.share(i).copied(),
         )?;
         let z = result.evaluated.first().copied().ok_or(Error::EmptyBatch)?;
-        let mut result = result;
         result.rejected.extend(&other_epoch);
         combined = Some(result);
         Ok(z)
