@@ -464,6 +464,11 @@ pub fn threshold_decoders(data: &[u8]) {
         crate::threshold::flow_a::SigningRequest::from_bytes(data),
         |v| v.to_bytes().unwrap_or_default(),
     );
+    same(
+        data,
+        crate::threshold::flow_a::MigrationSigningRequest::from_bytes(data),
+        |v| v.to_bytes().unwrap_or_default(),
+    );
     same(data, crate::threshold::EpochShares::from_bytes(data), |v| {
         v.to_bytes().unwrap_or_default()
     });

@@ -11,7 +11,7 @@ mod threshold_support;
 
 use blindnym::pseudonym::bulk::{self, CallerId, DataHolder, Grants, MemoryQuota};
 use blindnym::pseudonym::holder_derived::{self, MasterCredential};
-use blindnym::pseudonym::{EvaluationBudget, attested};
+use blindnym::pseudonym::{EvaluationBudget, MemoryNonceStore, attested};
 use blindnym::threshold::flow_a::{self, AttestedShareEvaluator, ShareEvaluation, SigningRequest};
 use blindnym::threshold::flow_b::{self, BulkShareEvaluator};
 use blindnym::threshold::flow_h::{self, ShareEvaluator};
@@ -826,7 +826,7 @@ fn dkg_keyed_deployment_works_end_to_end() {
                 &assertion,
                 &channel(1),
                 NOW,
-                &blindnym::pseudonym::MemoryNonceStore::new(),
+                &MemoryNonceStore::new(),
             )
             .unwrap();
         logins.push(pseudonym);
@@ -1219,4 +1219,158 @@ fn flow_h_threshold_migration_after_the_transition_window() {
     )
     .unwrap();
     assert_eq!(key.pseudonym(&shop).unwrap(), single);
+}
+
+#[test]
+fn flow_a_threshold_migration_equals_the_single_evaluators() {
+    use blindnym::threshold::flow_a::MigrationSigningRequest;
+    let origin = "https://shop.example";
+    // One evaluator per epoch: the relying party's (old, new) pseudonyms.
+    let single = {
+        let mut rng = seeded(100);
+        let (pending, challenge) = rp(origin).challenge(&mut rng, NOW);
+        let holder = attested::Holder::new(published(), subject("alice")).unwrap();
+        let (state, request) = holder
+            .request(&service(origin), &challenge, &channel(1), &mut rng)
+            .unwrap();
+        let evaluation = attested_evaluator(1, 2)
+            .evaluate_migration(
+                &attested_evaluator(1, 1),
+                &subject("alice"),
+                &request,
+                NOW,
+                &mut rng,
+            )
+            .unwrap();
+        let assertion = holder.finish_migration(state, &evaluation, NOW).unwrap();
+        rp(origin)
+            .verify_migration(
+                pending,
+                &assertion,
+                &channel(1),
+                NOW,
+                &MemoryNonceStore::new(),
+            )
+            .unwrap()
+    };
+    // Threshold (2, 3) in both epochs, dealt from the same keys.
+    let deployment_for = |epoch: u32, seed: u8| {
+        let (evaluators, public) = blindnym::threshold::deal_epoch(
+            &keys(1, epoch),
+            Threshold::new(2, 3).unwrap(),
+            &mut seeded(seed),
+        )
+        .unwrap();
+        let shares: Vec<_> = evaluators.iter().map(|e| &e.attested).collect();
+        let info = attested::subject_info(&subject("alice")).unwrap();
+        let (record, tweak_shares) = invert(&shares, &public.attested, &info, seed);
+        let share_evaluators: Vec<_> = evaluators
+            .iter()
+            .zip(tweak_shares)
+            .map(|(e, share)| {
+                let mut evaluator = AttestedShareEvaluator::new(
+                    REALM,
+                    epoch,
+                    public.attested.clone(),
+                    e.signing.clone(),
+                    EvaluationBudget::default(),
+                );
+                evaluator
+                    .install(&subject("alice"), share, record.clone())
+                    .unwrap();
+                evaluator
+            })
+            .collect::<Vec<_>>();
+        (share_evaluators, public, record)
+    };
+    let (old, old_public, old_record) = deployment_for(1, 101);
+    let (new, new_public, new_record) = deployment_for(2, 102);
+    let mut rng = seeded(103);
+    let (pending, challenge) = rp(origin).challenge(&mut rng, NOW);
+    let holder = attested::Holder::new(published(), subject("alice")).unwrap();
+    let (state, request) = holder
+        .request(&service(origin), &challenge, &channel(1), &mut rng)
+        .unwrap();
+    let old_responses: Vec<_> = old[1..]
+        .iter()
+        .map(|e| e.answer(&subject("alice"), &request, &mut rng).unwrap())
+        .collect();
+    let mut states = Vec::new();
+    let mut evaluations = Vec::new();
+    for evaluator in &new[..2] {
+        let (s, e) = evaluator
+            .evaluate(&subject("alice"), &request, &mut rng)
+            .unwrap();
+        states.push(s);
+        evaluations.push(e);
+    }
+    let combination = flow_a::combine_migration(
+        &holder,
+        &state,
+        &old_public.attested,
+        &old_record,
+        &old_responses,
+        &new_public.attested,
+        &new_record,
+        &evaluations,
+        NOW,
+    )
+    .unwrap();
+    let request_bytes = combination.request.to_bytes().unwrap();
+    let signing_request = MigrationSigningRequest::from_bytes(&request_bytes).unwrap();
+    assert_eq!(signing_request, combination.request);
+    // Signer 1 of the new epoch, given the old epoch's answers forged, names the culprit.
+    let mut forged = signing_request.clone();
+    forged.old_answers[0].evaluated = forged.new.answers[0].evaluated.clone();
+    let shares: Vec<_> = states
+        .into_iter()
+        .zip(&new)
+        .zip(&old)
+        .map(|((s, evaluator), previous)| {
+            evaluator
+                .sign_migration(previous, s, &subject("alice"), &signing_request, NOW)
+                .unwrap()
+        })
+        .collect();
+    let assertion = flow_a::finish_migration(
+        &holder,
+        state,
+        &new_public.signing,
+        &combination,
+        &shares,
+        NOW,
+    )
+    .unwrap();
+    let pseudonyms = rp(origin)
+        .verify_migration(
+            pending,
+            &assertion,
+            &channel(1),
+            NOW,
+            &MemoryNonceStore::new(),
+        )
+        .unwrap();
+    assert_eq!(pseudonyms, single);
+    // A forged old answer is caught by every signer before it signs.
+    let (state2, _) = new[0]
+        .evaluate(&subject("alice"), &request, &mut rng)
+        .unwrap();
+    assert_eq!(
+        new[0]
+            .sign_migration(&old[0], state2, &subject("alice"), &forged, NOW)
+            .err(),
+        Some(Error::BadShare {
+            evaluator: forged.old_answers[0].index
+        })
+    );
+    // The wrong previous epoch is refused.
+    let (state3, _) = new[0]
+        .evaluate(&subject("alice"), &request, &mut rng)
+        .unwrap();
+    assert_eq!(
+        new[0]
+            .sign_migration(&new[1], state3, &subject("alice"), &signing_request, NOW)
+            .err(),
+        Some(Error::StaleEpoch { epoch: 2 })
+    );
 }

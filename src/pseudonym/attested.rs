@@ -100,7 +100,7 @@ pub(crate) fn signed_message(
 /// `frame("blindnym v2 flow-A migration signature", realm, old epoch, new epoch, B, Z_old,
 /// Z_new, session, expiry)`, signed with the new epoch's key.
 #[allow(clippy::too_many_arguments)]
-fn migration_message(
+pub(crate) fn migration_message(
     realm: &[u8],
     old: Epoch,
     new: Epoch,
@@ -601,6 +601,51 @@ impl Holder {
             blinded: state.blinded,
             session: state.session,
         }
+    }
+
+    /// Threshold mode, a migration: accepts `(old, new)` as [`Holder::finish_migration`]
+    /// does, lets `combine` check both epochs' share answers and return `(Z_old, Z_new)` and
+    /// the aggregated signature, then checks the expiry and the signature by the new epoch's
+    /// key and builds the same assertion.
+    #[cfg(feature = "threshold")]
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn finish_migration_combined(
+        &self,
+        state: HolderState,
+        (old, new): (Epoch, Epoch),
+        expiry: u64,
+        now: u64,
+        combine: impl FnOnce(
+            (&EpochPublicKeys, &EpochPublicKeys),
+            &[u8],
+        ) -> Result<(EvaluatedElement, EvaluatedElement, Signature)>,
+    ) -> Result<MigrationAssertion> {
+        let (old_keys, keys) = self.keys.accept_migration(old, new, now)?;
+        check_expiry(expiry, now)?;
+        let (old_evaluated, new_evaluated, signature) =
+            combine((old_keys, keys), self.keys.realm())?;
+        let message = migration_message(
+            self.keys.realm(),
+            old,
+            new,
+            &state.blinded,
+            &old_evaluated,
+            &new_evaluated,
+            &state.session,
+            expiry,
+        )?;
+        check_signature(keys, &message, &signature)?;
+        Ok(MigrationAssertion {
+            old_epoch: old,
+            new_epoch: new,
+            r: state.r,
+            blinded: state.blinded,
+            old_evaluated,
+            new_evaluated,
+            session: state.session,
+            expiry,
+            signature,
+        })
     }
 
     /// The key set this holder trusts.

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use rand_core::CryptoRng;
 
-use super::answer::{ShareAnswer, combine};
+use super::answer::{ShareAnswer, ShareResponse, combine, same_epoch};
 use super::inversion::{TweakKeys, TweakRecord, TweakShare};
 use super::params::MAX_EVALUATORS;
 use super::share::VerificationShares;
@@ -29,7 +29,8 @@ use super::signing::{
 use crate::error::{Error, Result};
 use crate::messages::{BlindedElement, EvaluatedElement, PROOF_LEN};
 use crate::pseudonym::attested::{
-    Assertion, Holder, HolderState, Request, signed_message, subject_info,
+    Assertion, Holder, HolderState, MigrationAssertion, Request, migration_message, signed_message,
+    subject_info,
 };
 use crate::pseudonym::budget::EvaluationBudget;
 use crate::pseudonym::encoding::{Reader, decodes_from_slice};
@@ -351,13 +352,7 @@ impl AttestedShareEvaluator {
             });
         }
         let tweak = self.tweak(subject)?;
-        let signers: Vec<u16> = request.commitments.iter().map(|c| c.index).collect();
-        let answered: Vec<u16> = request.answers.iter().map(|a| a.index).collect();
-        if signers != answered || !signers.contains(&self.index()) {
-            return Err(Error::UnknownEvaluator {
-                index: self.index(),
-            });
-        }
+        self.check_signers(request)?;
         let z = combine_strict(&tweak.keys, &state.request.blinded, &request.answers)?;
         check_expiry(request.expiry, now)?;
         let message = signed_message(
@@ -371,6 +366,172 @@ impl AttestedShareEvaluator {
         sign(&self.signing, state.nonces, &request.commitments, &message)
     }
 }
+
+impl AttestedShareEvaluator {
+    /// The answers and commitments name the same signers, this one among them.
+    fn check_signers(&self, request: &SigningRequest) -> Result<()> {
+        let signers: Vec<u16> = request.commitments.iter().map(|c| c.index).collect();
+        let answered: Vec<u16> = request.answers.iter().map(|a| a.index).collect();
+        if signers != answered || !signers.contains(&self.index()) {
+            return Err(Error::UnknownEvaluator {
+                index: self.index(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A migration's answer under this (old) epoch for the authenticated `subject`: the share
+    /// answer alone, since the new epoch's evaluators sign (`spec/06-flow-a.md` §6.7).
+    ///
+    /// # Errors
+    /// As [`AttestedShareEvaluator::evaluate`].
+    pub fn answer(
+        &self,
+        subject: &SubjectId,
+        request: &Request,
+        rng: &mut (impl CryptoRng + ?Sized),
+    ) -> Result<ShareResponse> {
+        let tweak = self.tweak(subject)?;
+        self.budget.charge(1)?;
+        Ok(ShareResponse {
+            epoch: self.epoch,
+            answer: tweak.share.answer(slice::from_ref(&request.blinded), rng)?,
+        })
+    }
+
+    /// Round two of a migration, by a signer of the new epoch: checks the old epoch's answers
+    /// against `previous`'s record for the subject (this evaluator's own state of the epoch
+    /// before) and the new ones against its own, recombines both, and signs its FROST share of
+    /// the single evaluator's migration message (`spec/06-flow-a.md` §6.7).
+    ///
+    /// # Errors
+    /// [`Error::StaleEpoch`] unless `previous` is this realm's epoch just before this one;
+    /// [`Error::UnknownEpoch`] for a request under other epochs; as
+    /// [`AttestedShareEvaluator::sign`] for either epoch's answers.
+    pub fn sign_migration(
+        &self,
+        previous: &AttestedShareEvaluator,
+        state: SignerState,
+        subject: &SubjectId,
+        request: &MigrationSigningRequest,
+        now: u64,
+    ) -> Result<SignatureShare> {
+        if previous.epoch.checked_add(1) != Some(self.epoch) || previous.realm != self.realm {
+            return Err(Error::StaleEpoch {
+                epoch: previous.epoch,
+            });
+        }
+        if request.old_epoch != previous.epoch {
+            return Err(Error::UnknownEpoch {
+                epoch: request.old_epoch,
+            });
+        }
+        if request.new.epoch != self.epoch {
+            return Err(Error::UnknownEpoch {
+                epoch: request.new.epoch,
+            });
+        }
+        self.check_signers(&request.new)?;
+        let blinded = &state.request.blinded;
+        let z_old = combine_strict(
+            &previous.tweak(subject)?.keys,
+            blinded,
+            &request.old_answers,
+        )?;
+        let z_new = combine_strict(&self.tweak(subject)?.keys, blinded, &request.new.answers)?;
+        check_expiry(request.new.expiry, now)?;
+        let message = migration_message(
+            &self.realm,
+            previous.epoch,
+            self.epoch,
+            blinded,
+            &z_old,
+            &z_new,
+            &state.request.session,
+            request.new.expiry,
+        )?;
+        sign(
+            &self.signing,
+            state.nonces,
+            &request.new.commitments,
+            &message,
+        )
+    }
+}
+
+/// Holder → each chosen signer of the new epoch, for a migration: `t` answers under the old
+/// epoch, and the new epoch's signing request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MigrationSigningRequest {
+    /// The old epoch.
+    pub old_epoch: Epoch,
+    /// `t` answers under the old epoch (from any of its evaluators).
+    pub old_answers: Vec<ShareAnswer>,
+    /// The new epoch's signing request.
+    pub new: SigningRequest,
+}
+
+impl MigrationSigningRequest {
+    /// `old_epoch:4 || count:2 || answer:100 * count || SigningRequest`.
+    ///
+    /// # Errors
+    /// [`Error::ThresholdParams`] for more than 255 old answers; [`Error::BatchMismatch`] for
+    /// an answer of other than one element; as [`SigningRequest::to_bytes`].
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let count = u16::try_from(self.old_answers.len())
+            .ok()
+            .filter(|c| *c <= MAX_EVALUATORS)
+            .ok_or(Error::ThresholdParams)?;
+        let mut out = self.old_epoch.to_be_bytes().to_vec();
+        out.extend_from_slice(&count.to_be_bytes());
+        for answer in &self.old_answers {
+            if answer.evaluated.len() != 1 {
+                return Err(Error::BatchMismatch {
+                    left: 1,
+                    right: answer.evaluated.len(),
+                });
+            }
+            out.extend_from_slice(&answer.to_bytes()?);
+        }
+        out.extend_from_slice(&self.new.to_bytes()?);
+        Ok(out)
+    }
+
+    /// Decodes strictly; the count is checked against the length before any answer is read.
+    ///
+    /// # Errors
+    /// [`Error::TooFewShares`] for no old answers, [`Error::ThresholdParams`] for more than
+    /// 255, [`Error::InvalidLength`]; each part's errors.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut reader = Reader::new(bytes);
+        let old_epoch = reader.u32()?;
+        let count = reader.u16()?;
+        if count == 0 {
+            return Err(Error::TooFewShares { have: 0, need: 1 });
+        }
+        if count > MAX_EVALUATORS {
+            return Err(Error::ThresholdParams);
+        }
+        let answers_len = usize::from(count) * FLOW_A_ANSWER_LEN;
+        if reader.remaining() < answers_len {
+            return Err(Error::InvalidLength {
+                expected: 6 + answers_len,
+                actual: bytes.len(),
+            });
+        }
+        let old_answers = (0..count)
+            .map(|_| ShareAnswer::from_bytes(reader.take(FLOW_A_ANSWER_LEN)?))
+            .collect::<Result<Vec<_>>>()?;
+        let rest = reader.take(reader.remaining())?;
+        Ok(Self {
+            old_epoch,
+            old_answers,
+            new: SigningRequest::from_bytes(rest)?,
+        })
+    }
+}
+
+decodes_from_slice!(MigrationSigningRequest);
 
 /// Combines exactly the answers given, each of which must verify: a signer signs only a `Z`
 /// it has checked in full.
@@ -514,4 +675,127 @@ pub fn finish(
         let signature = aggregate(signing, &request.commitments, &message, signature_shares)?;
         Ok((combination.evaluated, signature))
     })
+}
+
+/// The holder's combination for a migration: both answers and the signing request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MigrationCombination {
+    /// `Z_old`, combined from the old epoch's answers.
+    pub old_evaluated: EvaluatedElement,
+    /// The new epoch's combination.
+    pub new: HolderCombination,
+    /// What to send to each chosen signer of the new epoch.
+    pub request: MigrationSigningRequest,
+}
+
+/// The holder's side of round one of a migration (`spec/06-flow-a.md` §6.7): the old epoch's
+/// answers checked against its record and shares (the epoch just before the current one, no
+/// time limit), the new epoch's as in [`combine_evaluations`].
+///
+/// # Errors
+/// [`Error::StaleEpoch`] unless the old epoch is the one just before the new, current one;
+/// [`Error::ThresholdParams`] for shares not of those epochs' keys; as
+/// [`combine_evaluations`] for either epoch.
+#[allow(clippy::too_many_arguments)]
+pub fn combine_migration(
+    holder: &Holder,
+    state: &HolderState,
+    old_shares: &VerificationShares,
+    old_record: &TweakRecord,
+    old_responses: &[ShareResponse],
+    new_shares: &VerificationShares,
+    new_record: &TweakRecord,
+    new_evaluations: &[ShareEvaluation],
+    now: u64,
+) -> Result<MigrationCombination> {
+    let new = combine_evaluations(holder, state, new_shares, new_record, new_evaluations, now)?;
+    let (old_epoch, answers, other_epoch) = same_epoch(old_responses)?;
+    let (old_keys, _) = holder
+        .keys()
+        .accept_migration(old_epoch, new.request.epoch, now)?;
+    if old_keys.attested != *old_shares.group_key() {
+        return Err(Error::ThresholdParams);
+    }
+    let tweak_keys = old_record.check(old_shares, holder.subject_info())?;
+    let request = Holder::request_of(state);
+    let combined = combine(
+        Mode::Poprf,
+        old_shares.params().t(),
+        slice::from_ref(&request.blinded),
+        &answers,
+        false,
+        |i| tweak_keys.share(i).copied(),
+    )?;
+    let old_answers: Vec<ShareAnswer> = combined
+        .used
+        .iter()
+        .filter_map(|i| answers.iter().find(|a| a.index == *i).cloned())
+        .collect();
+    let mut new = new;
+    new.rejected
+        .extend(combined.rejected.iter().chain(&other_epoch));
+    Ok(MigrationCombination {
+        old_evaluated: combined
+            .evaluated
+            .first()
+            .copied()
+            .ok_or(Error::EmptyBatch)?,
+        request: MigrationSigningRequest {
+            old_epoch,
+            old_answers,
+            new: new.request.clone(),
+        },
+        new,
+    })
+}
+
+/// The holder's side of round two of a migration: aggregates the new epoch's signature
+/// shares, checks the signature under the new epoch's key and builds the same
+/// [`MigrationAssertion`] as with one evaluator.
+///
+/// # Errors
+/// As [`finish`].
+pub fn finish_migration(
+    holder: &Holder,
+    state: HolderState,
+    signing: &SigningPublic,
+    combination: &MigrationCombination,
+    signature_shares: &[SignatureShare],
+    now: u64,
+) -> Result<MigrationAssertion> {
+    let request = &combination.request;
+    let own = Holder::request_of(&state);
+    let epochs = (request.old_epoch, request.new.epoch);
+    holder.finish_migration_combined(
+        state,
+        epochs,
+        request.new.expiry,
+        now,
+        |(_, keys), realm| {
+            if signing.verifying_key()? != keys.attested_signing {
+                return Err(Error::ThresholdParams);
+            }
+            let message = migration_message(
+                realm,
+                epochs.0,
+                epochs.1,
+                &own.blinded,
+                &combination.old_evaluated,
+                &combination.new.evaluated,
+                &own.session,
+                request.new.expiry,
+            )?;
+            let signature = aggregate(
+                signing,
+                &request.new.commitments,
+                &message,
+                signature_shares,
+            )?;
+            Ok((
+                combination.old_evaluated,
+                combination.new.evaluated,
+                signature,
+            ))
+        },
+    )
 }
