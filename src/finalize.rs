@@ -75,3 +75,46 @@ pub(crate) fn unblind_and_finalize_one(
     let unblinded = (blind.0.invert() * evaluated.point).compress();
     finalize_hash(input, info, unblinded.as_bytes())
 }
+
+/// Threshold mode's fused last step (`spec/12-threshold.md` §12.7): from `t` checked answers
+/// `Z_{i,j}` and their Lagrange coefficients `λ_i`, `N_j = Σ_i (λ_i·blind_j⁻¹)·Z_{i,j}` in one
+/// constant-time multiscalar multiplication per element (the blinds are secret), then the
+/// `Finalize` hash. Equal to combining `Z_j = Σ λ_i·Z_{i,j}` and then
+/// [`unblind_and_finalize`], one scalar multiplication and one encoding cheaper per element.
+///
+/// # Errors
+/// [`Error::BatchMismatch`](crate::Error::BatchMismatch) or [`Error::EmptyBatch`](crate::Error::EmptyBatch)
+/// when the lists differ in length or are empty, [`Error::InputTooLong`](crate::Error::InputTooLong).
+#[cfg(feature = "threshold")]
+pub(crate) fn combine_unblind_and_finalize<I: AsRef<[u8]> + Sync>(
+    inputs: &[I],
+    info: Option<&[u8]>,
+    blinds: &[Blind],
+    lambdas: &[Scalar],
+    answers: &[Vec<EvaluatedElement>],
+) -> Result<Vec<Output>> {
+    use curve25519_dalek::ristretto::RistrettoPoint;
+    use curve25519_dalek::traits::MultiscalarMul;
+    check_batch(inputs.len(), blinds.len())?;
+    check_batch(lambdas.len(), answers.len())?;
+    for answer in answers {
+        check_batch(inputs.len(), answer.len())?;
+    }
+    let mut inverses: Vec<Scalar> = blinds.iter().map(|b| b.0).collect();
+    Scalar::invert_batch_alloc(&mut inverses);
+    // λ_i/2 once; each element's scalars λ_i·blind⁻¹/2 are as secret as the blind.
+    let halves: Vec<Scalar> = lambdas.iter().map(half).collect();
+    let outputs = doubled_and_encoded(
+        inputs.len(),
+        |j| {
+            let mut scalars: Vec<Scalar> = halves.iter().map(|l| l * inverses[j]).collect();
+            let point =
+                RistrettoPoint::multiscalar_mul(&scalars, answers.iter().map(|a| a[j].point));
+            scalars.zeroize();
+            Ok(point)
+        },
+        |j, _, unblinded| finalize_hash(inputs[j].as_ref(), info, &unblinded),
+    );
+    inverses.zeroize();
+    outputs
+}

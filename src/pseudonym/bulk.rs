@@ -365,30 +365,35 @@ impl DataHolder {
         &self.domain
     }
 
-    /// Threshold mode (`spec/12-threshold.md` §12.7): accepts `epoch` at `now`, lets
-    /// `combine` check the share answers against that epoch's keys and return the combined
-    /// elements for the batch's blinded elements, then finalizes as
-    /// [`DataHolder::finalize_batch`] does.
+    /// Threshold mode (`spec/12-threshold.md` §12.7): accepts `epoch` at `now`, lets `select`
+    /// check the share answers against that epoch's keys and return `t` of them with their
+    /// Lagrange coefficients, then combines, unblinds and finalizes in one pass and maps the
+    /// outputs to pseudonyms, as [`DataHolder::finalize_batch`] does.
     #[cfg(feature = "threshold")]
+    #[allow(clippy::type_complexity)]
     pub(crate) fn finalize_combined(
         &self,
         batch: &BlindBatch,
         epoch: Epoch,
         now: u64,
-        combine: impl FnOnce(
+        select: impl FnOnce(
             &super::key_schedule::EpochPublicKeys,
             &[u8],
             &[BlindedElement],
-        ) -> Result<Vec<EvaluatedElement>>,
+        ) -> Result<(
+            Vec<curve25519_dalek::scalar::Scalar>,
+            Vec<Vec<EvaluatedElement>>,
+        )>,
     ) -> Result<Vec<Pseudonym>> {
         let keys = self.keys.accept_epoch(epoch, now)?;
-        let evaluated = combine(keys, &self.domain_info, &batch.blinded)?;
+        let (lambdas, answers) = select(keys, &self.domain_info, &batch.blinded)?;
         let slices: Vec<&[u8]> = batch.inputs.iter().map(|i| i.as_slice()).collect();
-        let outputs = crate::finalize::unblind_and_finalize(
+        let outputs = crate::finalize::combine_unblind_and_finalize(
             &slices,
             Some(&self.domain_info),
             &batch.blinds,
-            &evaluated,
+            &lambdas,
+            &answers,
         )?;
         Ok(outputs.iter().map(pseudonym_from_output).collect())
     }

@@ -127,11 +127,9 @@ pub(crate) fn check_answer(
     })
 }
 
-/// What combining a set of answers made of it (`spec/12-threshold.md` §12.5).
+/// Which answers a client used and which it dropped (`spec/12-threshold.md` §12.5).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Combined {
-    /// `Σ λ_{i,S}·Z_i` for each element: the answer the single evaluator would give.
-    pub evaluated: Vec<EvaluatedElement>,
+pub struct Selection {
     /// The `t` evaluators whose answers were combined, in the order given.
     pub used: Vec<u16>,
     /// Evaluators whose answers were dropped — a failed proof, a wrong length, a repeated or
@@ -139,25 +137,55 @@ pub struct Combined {
     pub rejected: Vec<u16>,
 }
 
+/// `t` checked answers and their Lagrange coefficients at zero, before combining.
+pub(crate) struct Selected<'a> {
+    pub(crate) answers: Vec<&'a ShareAnswer>,
+    pub(crate) lambdas: Vec<Scalar>,
+    pub(crate) selection: Selection,
+}
+
+impl Selected<'_> {
+    /// `Σ λ_i·Z_{i,j}` for each element `j`: the single evaluator's answer.
+    ///
+    /// # Errors
+    /// None in practice (the answers were checked to have the batch's length).
+    pub(crate) fn combine(&self, len: usize) -> Result<Vec<EvaluatedElement>> {
+        map_indices(len, |j| {
+            let point = RistrettoPoint::vartime_multiscalar_mul(
+                &self.lambdas,
+                self.answers.iter().map(|a| a.evaluated[j].point),
+            );
+            Ok(EvaluatedElement::from_point(point))
+        })
+    }
+
+    /// Each answer's elements, in the order of the coefficients.
+    pub(crate) fn elements(&self) -> Vec<&[EvaluatedElement]> {
+        self.answers
+            .iter()
+            .map(|a| a.evaluated.as_slice())
+            .collect()
+    }
+}
+
 /// Checks answers in the order given until `t` are valid, dropping (and naming) each one that
 /// fails — a proof that does not verify, a length other than the batch's, an index already
 /// seen, an index without a key (not an evaluator, or not in the tweak's inversion) — or,
-/// when `strict`, failing on it; then combines those `t` by Lagrange
-/// interpolation at zero. Each answer's index must be the evaluator the caller received it
+/// when `strict`, failing on it; then takes their Lagrange coefficients at zero. Each answer's index must be the evaluator the caller received it
 /// from (the transport authenticates evaluators; an index is otherwise only a claim).
 ///
 /// # Errors
 /// When `strict`: [`Error::BadShare`] naming the first answer that fails its proof, its length
 /// or repeats, [`Error::UnknownEvaluator`] for an index without a key;
 /// [`Error::TooFewShares`] when fewer than `t` answers are valid.
-pub(crate) fn combine(
+pub(crate) fn select<'a>(
     mode: Mode,
     t: u16,
     blinded: &[BlindedElement],
-    answers: &[ShareAnswer],
+    answers: &'a [ShareAnswer],
     strict: bool,
     key_of: impl Fn(u16) -> Result<PublicKey>,
-) -> Result<Combined> {
+) -> Result<Selected<'a>> {
     check_batch(blinded.len(), blinded.len())?;
     let need = usize::from(t);
     let mut seen = Vec::with_capacity(answers.len());
@@ -200,18 +228,27 @@ pub(crate) fn combine(
     }
     let used: Vec<u16> = valid.iter().map(|a| a.index).collect();
     let lambdas = lagrange_at_zero(&used)?;
-    let evaluated = map_indices(blinded.len(), |j| {
-        let point = RistrettoPoint::vartime_multiscalar_mul(
-            &lambdas,
-            valid.iter().map(|a| a.evaluated[j].point),
-        );
-        Ok(EvaluatedElement::from_point(point))
-    })?;
-    Ok(Combined {
-        evaluated,
-        used,
-        rejected,
+    Ok(Selected {
+        answers: valid,
+        lambdas,
+        selection: Selection { used, rejected },
     })
+}
+
+/// [`select`], then the combined elements: the single evaluator's answer.
+///
+/// # Errors
+/// As [`select`].
+pub(crate) fn combine(
+    mode: Mode,
+    t: u16,
+    blinded: &[BlindedElement],
+    answers: &[ShareAnswer],
+    strict: bool,
+    key_of: impl Fn(u16) -> Result<PublicKey>,
+) -> Result<(Vec<EvaluatedElement>, Selection)> {
+    let selected = select(mode, t, blinded, answers, strict, key_of)?;
+    Ok((selected.combine(blinded.len())?, selected.selection))
 }
 
 /// An evaluator's answer under one epoch's key share: `epoch:4 || ShareAnswer`.

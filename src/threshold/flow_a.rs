@@ -550,7 +550,7 @@ fn combine_strict(
             need: usize::from(t),
         });
     }
-    let combined = combine(
+    let (evaluated, _) = combine(
         Mode::Poprf,
         t,
         slice::from_ref(blinded),
@@ -558,7 +558,7 @@ fn combine_strict(
         true,
         |i| keys.share(i).copied(),
     )?;
-    combined.evaluated.first().copied().ok_or(Error::EmptyBatch)
+    evaluated.first().copied().ok_or(Error::EmptyBatch)
 }
 
 /// The holder's combination after round one: `Z` and the signing request for the chosen
@@ -611,7 +611,7 @@ pub fn combine_evaluations(
     let tweak_keys = record.check(shares, holder.subject_info())?;
     let request = Holder::request_of(state);
     let answers: Vec<ShareAnswer> = evaluations.iter().map(|e| e.answer.clone()).collect();
-    let combined = combine(
+    let (evaluated, combined) = combine(
         Mode::Poprf,
         shares.params().t(),
         slice::from_ref(&request.blinded),
@@ -627,11 +627,7 @@ pub fn combine_evaluations(
     let mut rejected = combined.rejected;
     rejected.extend(other_epoch.iter().map(|e| e.answer.index));
     Ok(HolderCombination {
-        evaluated: combined
-            .evaluated
-            .first()
-            .copied()
-            .ok_or(Error::EmptyBatch)?,
+        evaluated: evaluated.first().copied().ok_or(Error::EmptyBatch)?,
         request: SigningRequest {
             epoch,
             expiry: grid_expiry(now),
@@ -718,7 +714,7 @@ pub fn combine_migration(
     }
     let tweak_keys = old_record.check(old_shares, holder.subject_info())?;
     let request = Holder::request_of(state);
-    let combined = combine(
+    let (old_evaluated, combined) = combine(
         Mode::Poprf,
         old_shares.params().t(),
         slice::from_ref(&request.blinded),
@@ -735,11 +731,7 @@ pub fn combine_migration(
     new.rejected
         .extend(combined.rejected.iter().chain(&other_epoch));
     Ok(MigrationCombination {
-        old_evaluated: combined
-            .evaluated
-            .first()
-            .copied()
-            .ok_or(Error::EmptyBatch)?,
+        old_evaluated: old_evaluated.first().copied().ok_or(Error::EmptyBatch)?,
         request: MigrationSigningRequest {
             old_epoch,
             old_answers,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use rand_core::CryptoRng;
 
-use super::answer::{Combined, ShareResponse, combine, same_epoch};
+use super::answer::{Selection, ShareResponse, same_epoch, select};
 use super::inversion::{TweakRecord, TweakShare};
 use super::share::VerificationShares;
 use crate::error::{Error, Result};
@@ -128,7 +128,7 @@ pub fn finalize_batch(
     record: &TweakRecord,
     responses: &[ShareResponse],
     now: u64,
-) -> Result<(Vec<Pseudonym>, Combined)> {
+) -> Result<(Vec<Pseudonym>, Selection)> {
     let (epoch, answers, other_epoch) = same_epoch(responses)?;
     let mut combined = None;
     let pseudonyms = holder.finalize_combined(batch, epoch, now, |keys, info, blinded| {
@@ -136,7 +136,7 @@ pub fn finalize_batch(
             return Err(Error::ThresholdParams);
         }
         let tweak_keys = record.check(shares, info)?;
-        let result = combine(
+        let selected = select(
             Mode::Poprf,
             shares.params().t(),
             blinded,
@@ -144,11 +144,11 @@ pub fn finalize_batch(
             false,
             |i| tweak_keys.share(i).copied(),
         )?;
-        let evaluated = result.evaluated.clone();
-        let mut result = result;
-        result.rejected.extend(&other_epoch);
-        combined = Some(result);
-        Ok(evaluated)
+        let mut selection = selected.selection.clone();
+        selection.rejected.extend(&other_epoch);
+        combined = Some(selection);
+        let elements = selected.elements().into_iter().map(<[_]>::to_vec).collect();
+        Ok((selected.lambdas.clone(), elements))
     })?;
     Ok((pseudonyms, combined.ok_or(Error::EmptyBatch)?))
 }

@@ -8,7 +8,7 @@ use core::slice;
 
 use rand_core::CryptoRng;
 
-use super::answer::{Combined, ShareResponse, combine, prove_scaled, same_epoch};
+use super::answer::{Selection, ShareResponse, combine, prove_scaled, same_epoch};
 use super::share::{KeyShare, VerificationShares};
 use crate::error::{Error, Result};
 use crate::keys::PublicKey;
@@ -84,7 +84,7 @@ pub fn finalize(
     shares: &VerificationShares,
     responses: &[ShareResponse],
     now: u64,
-) -> Result<(ServiceKey, Combined)> {
+) -> Result<(ServiceKey, Selection)> {
     finalize_under(holder, state, shares, responses, now, false)
 }
 
@@ -100,7 +100,7 @@ pub fn finalize_previous(
     shares: &VerificationShares,
     responses: &[ShareResponse],
     now: u64,
-) -> Result<(ServiceKey, Combined)> {
+) -> Result<(ServiceKey, Selection)> {
     finalize_under(holder, state, shares, responses, now, true)
 }
 
@@ -111,14 +111,14 @@ fn finalize_under(
     responses: &[ShareResponse],
     now: u64,
     previous: bool,
-) -> Result<(ServiceKey, Combined)> {
+) -> Result<(ServiceKey, Selection)> {
     let (epoch, answers, other_epoch) = same_epoch(responses)?;
     let mut combined = None;
     let key = holder.finalize_combined(state, epoch, now, previous, |keys, blinded| {
         if keys.holder_derived != *shares.group_key() {
             return Err(Error::ThresholdParams);
         }
-        let mut result = combine(
+        let (evaluated, mut selection) = combine(
             Mode::Voprf,
             shares.params().t(),
             slice::from_ref(blinded),
@@ -126,10 +126,9 @@ fn finalize_under(
             false,
             |i| shares.share(i).copied(),
         )?;
-        let z = result.evaluated.first().copied().ok_or(Error::EmptyBatch)?;
-        result.rejected.extend(&other_epoch);
-        combined = Some(result);
-        Ok(z)
+        selection.rejected.extend(&other_epoch);
+        combined = Some(selection);
+        evaluated.first().copied().ok_or(Error::EmptyBatch)
     })?;
     Ok((key, combined.ok_or(Error::EmptyBatch)?))
 }

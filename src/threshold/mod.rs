@@ -34,7 +34,7 @@ mod rng_bridge;
 pub mod share;
 pub mod signing;
 
-pub use answer::{Combined, ShareAnswer, ShareResponse};
+pub use answer::{Selection, ShareAnswer, ShareResponse};
 pub use epoch::{EpochShares, EvaluatorShares, SignedEpochShares, deal_epoch};
 pub use params::{MAX_EVALUATORS, Threshold};
 pub use share::{KeyShare, VerificationShares, deal};
