@@ -1374,3 +1374,23 @@ fn flow_a_threshold_migration_equals_the_single_evaluators() {
         Some(Error::StaleEpoch { epoch: 2 })
     );
 }
+
+#[test]
+fn flow_b_large_t_takes_the_unfused_path_and_still_equals_the_single_evaluator() {
+    // t = 5 combines publicly and then unblinds (past the fused path's limit of t = 4).
+    let (t, n) = (5, 9);
+    let (_, public) = dealt(t, n);
+    let (evaluators, record) = bulk_evaluators(t, n, 110);
+    let holder = DataHolder::new(published(), DOMAIN).unwrap();
+    let caller = CallerId::new(b"registry");
+    let mut rng = seeded(111);
+    let (batch, request) = holder.blind_batch(&IDS, &mut rng).unwrap();
+    let responses: Vec<ShareResponse> = evaluators[4..]
+        .iter()
+        .map(|e| e.evaluate_batch(&caller, &request, &mut rng).unwrap())
+        .collect();
+    let (pseudonyms, selection) =
+        flow_b::finalize_batch(&holder, &batch, &public.bulk, &record, &responses, NOW).unwrap();
+    assert_eq!(selection.used, vec![5, 6, 7, 8, 9]);
+    assert_eq!(pseudonyms, flow_b_single());
+}
