@@ -279,11 +279,7 @@ fn login_cost(c: &mut Criterion, keys: &EpochKeys, set: &VerifiedKeySet) {
             let signature_shares: Vec<_> = states
                 .into_iter()
                 .zip(&share_evaluators)
-                .map(|(s, evaluator)| {
-                    evaluator
-                        .sign(s, &alice, &combination.request, NOW)
-                        .expect("sign")
-                })
+                .map(|(s, evaluator)| evaluator.sign(s, &combination.request, NOW).expect("sign"))
                 .collect();
             let assertion = flow_a::finish(
                 &holder,

@@ -475,7 +475,7 @@ pub fn threshold_decoders(data: &[u8]) {
     same(
         data,
         crate::threshold::SignedEpochShares::from_bytes(data),
-        |v| v.to_bytes().unwrap_or_default(),
+        crate::threshold::SignedEpochShares::to_bytes,
     );
     if let Ok(record) = TweakRecord::from_bytes(data) {
         assert_eq!(

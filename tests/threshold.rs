@@ -335,7 +335,8 @@ fn inversion_names_a_dealer_whose_share_or_commitment_is_wrong() {
                 results[usize::from(victim) - 1].as_ref().err(),
                 Some(&Error::BadDealing { dealer: bad })
             );
-            // A wrong commitment in `bad`'s dealing: every other participant names it.
+            // A wrong commitment in `bad`'s dealing: every other participant names it, and
+            // `bad` itself refuses a dealing under its index that is not the one it drew.
             let mut run = deal_all(&shares, &public.bulk, &info, 22);
             let other = run.dealings[usize::from(bad % n)].to_bytes();
             let mut bytes = run.dealings[usize::from(bad) - 1].to_bytes();
@@ -343,9 +344,14 @@ fn inversion_names_a_dealer_whose_share_or_commitment_is_wrong() {
             run.dealings[usize::from(bad) - 1] =
                 blindnym::threshold::inversion::Dealing::from_bytes(&bytes).unwrap();
             for (i, result) in products(&mut run, 23).iter().enumerate() {
+                let expected = if i + 1 == usize::from(bad) {
+                    Error::TweakMismatch
+                } else {
+                    Error::BadDealing { dealer: bad }
+                };
                 assert_eq!(
                     result.as_ref().err(),
-                    Some(&Error::BadDealing { dealer: bad }),
+                    Some(&expected),
                     "participant {}",
                     i + 1
                 );
@@ -509,12 +515,8 @@ fn threshold_login(
         if !signing_request.commitments.iter().any(|c| c.index == i) {
             continue;
         }
-        let share = deployment.evaluators[usize::from(i) - 1].sign(
-            signer_state,
-            &subject(who),
-            signing_request,
-            NOW,
-        )?;
+        let share =
+            deployment.evaluators[usize::from(i) - 1].sign(signer_state, signing_request, NOW)?;
         let mut bytes = share.to_bytes();
         if corrupt_signature_of == Some(i) {
             let last = bytes.len() - 1;
@@ -642,7 +644,7 @@ fn flow_a_signer_refuses_a_wrong_share_answer() {
     forged.answers[1].evaluated =
         vec![EvaluatedElement::from_bytes(request.blinded.as_bytes()).unwrap()];
     let signer_state = states.remove(0);
-    let result = deployment.evaluators[0].sign(signer_state, &subject("alice"), &forged, NOW);
+    let result = deployment.evaluators[0].sign(signer_state, &forged, NOW);
     assert_eq!(result.err(), Some(Error::BadShare { evaluator: 2 }));
     // Another subject's evaluators have no tweak for alice: no answer at all.
     let bob = flow_a_deployment(2, 3, "bob", 58);
@@ -814,7 +816,7 @@ fn dkg_keyed_deployment_works_end_to_end() {
             .into_iter()
             .map(|(i, s)| {
                 evaluators[usize::from(i) - 1]
-                    .sign(s, &subject("alice"), &combination.request, NOW)
+                    .sign(s, &combination.request, NOW)
                     .unwrap()
             })
             .collect();
@@ -840,28 +842,28 @@ fn published_shares_are_signed_and_bound_to_the_key_set() {
     use blindnym::threshold::{EpochShares, SignedEpochShares};
     let (_, public) = dealt(2, 3);
     let verifier = KeySetVerifier::new(signer().verifying_key(), REALM);
-    let signed = SignedEpochShares::sign(&signer(), REALM, public.clone()).unwrap();
-    let bytes = signed.to_bytes().unwrap();
+    let signed = SignedEpochShares::sign(&signer(), REALM, &public).unwrap();
+    let bytes = signed.to_bytes();
     let decoded = SignedEpochShares::from_bytes(&bytes).unwrap();
     assert_eq!(
         decoded.verify(&verifier, &published(), NOW).unwrap(),
-        &public
+        public
     );
     assert_eq!(
         EpochShares::from_bytes(&public.to_bytes().unwrap()).unwrap(),
         public
     );
-    // One changed verification share: refused by the polynomial check or the signature.
+    // One changed verification share: the signature is checked first, and fails.
     let mut tampered = bytes.clone();
     tampered[8 + 32 + 5] ^= 1;
     let refused = SignedEpochShares::from_bytes(&tampered)
         .and_then(|s| s.verify(&verifier, &published(), NOW).map(|_| ()));
-    assert!(refused.is_err());
+    assert_eq!(refused, Err(Error::KeySetSignature));
     // Signed by another key.
     let forged = SignedEpochShares::sign(
         &KeySetSigner::from_bytes(&[0x52; 32]).unwrap(),
         REALM,
-        public.clone(),
+        &public,
     )
     .unwrap();
     assert_eq!(
@@ -873,7 +875,7 @@ fn published_shares_are_signed_and_bound_to_the_key_set() {
         blindnym::threshold::deal_epoch(&keys(9, 2), Threshold::new(2, 3).unwrap(), &mut seeded(5))
             .unwrap()
             .1;
-    let other = SignedEpochShares::sign(&signer(), REALM, other).unwrap();
+    let other = SignedEpochShares::sign(&signer(), REALM, &other).unwrap();
     assert_eq!(
         other.verify(&verifier, &published(), NOW).err(),
         Some(Error::ThresholdParams)
@@ -1023,7 +1025,7 @@ fn a_signer_refuses_a_signing_set_without_its_own_commitment() {
     let third = states.pop().unwrap();
     assert_eq!(
         deployment.evaluators[2]
-            .sign(third, &subject("alice"), &combination.request, NOW)
+            .sign(third, &combination.request, NOW)
             .err(),
         Some(Error::UnknownEvaluator { index: 3 })
     );
@@ -1328,7 +1330,7 @@ fn flow_a_threshold_migration_equals_the_single_evaluators() {
         .zip(&old)
         .map(|((s, evaluator), previous)| {
             evaluator
-                .sign_migration(previous, s, &subject("alice"), &signing_request, NOW)
+                .sign_migration(previous, s, &signing_request, NOW)
                 .unwrap()
         })
         .collect();
@@ -1356,9 +1358,7 @@ fn flow_a_threshold_migration_equals_the_single_evaluators() {
         .evaluate(&subject("alice"), &request, &mut rng)
         .unwrap();
     assert_eq!(
-        new[0]
-            .sign_migration(&old[0], state2, &subject("alice"), &forged, NOW)
-            .err(),
+        new[0].sign_migration(&old[0], state2, &forged, NOW).err(),
         Some(Error::BadShare {
             evaluator: forged.old_answers[0].index
         })
@@ -1369,7 +1369,7 @@ fn flow_a_threshold_migration_equals_the_single_evaluators() {
         .unwrap();
     assert_eq!(
         new[0]
-            .sign_migration(&new[1], state3, &subject("alice"), &signing_request, NOW)
+            .sign_migration(&new[1], state3, &signing_request, NOW)
             .err(),
         Some(Error::StaleEpoch { epoch: 2 })
     );
@@ -1393,4 +1393,29 @@ fn flow_b_large_t_takes_the_unfused_path_and_still_equals_the_single_evaluator()
         flow_b::finalize_batch(&holder, &batch, &public.bulk, &record, &responses, NOW).unwrap();
     assert_eq!(selection.used, vec![5, 6, 7, 8, 9]);
     assert_eq!(pseudonyms, flow_b_single());
+}
+
+#[test]
+fn a_participant_refuses_a_replayed_own_contribution() {
+    // A transport (or coordinator) that replays run X's messages into run Y, the
+    // participant's own included, would let a colluder who changes only its own dealing solve
+    // the two products for k_i. The participant refuses its own dealing or share from
+    // another run.
+    let (evaluators, public) = dealt(2, 3);
+    let shares: Vec<_> = evaluators.iter().map(|e| &e.bulk).collect();
+    let info = bulk::domain_info(DOMAIN).unwrap();
+    let run_x = deal_all(&shares, &public.bulk, &info, 120);
+    let mut run_y = deal_all(&shares, &public.bulk, &info, 121);
+    run_y.dealings = run_x.dealings.clone();
+    run_y.privates = run_x.privates.clone();
+    for result in products(&mut run_y, 122) {
+        assert_eq!(result.err(), Some(Error::TweakMismatch));
+    }
+    // Only the private share to itself replayed (the dealing kept): refused as well.
+    let mut run_z = deal_all(&shares, &public.bulk, &info, 123);
+    run_z.privates[0][0] = run_x.privates[0][0].clone();
+    assert_eq!(
+        products(&mut run_z, 124)[0].as_ref().err(),
+        Some(&Error::TweakMismatch)
+    );
 }

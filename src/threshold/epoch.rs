@@ -11,7 +11,7 @@ use super::share::{KeyShare, VerificationShares, deal};
 use super::signing::{SigningPublic, SigningShare, deal_signing};
 use crate::error::{Error, Result};
 use crate::keys::PublicKey;
-use crate::pseudonym::encoding::Reader;
+use crate::pseudonym::encoding::{Reader, decodes_from_slice};
 use crate::pseudonym::{
     Epoch, EpochKeys, EpochPublicKeys, KeySetSigner, KeySetVerifier, VerifiedKeySet,
 };
@@ -217,10 +217,12 @@ impl EpochShares {
 }
 
 /// One epoch's [`EpochShares`], signed by the key-set signer (the same trust anchor as the key
-/// set, under its own context string).
+/// set, under its own context string). The signature is checked before the shares are
+/// decoded and checked ([`SignedEpochShares::verify`]), so unsigned bytes cost one signature
+/// check, not the polynomial checks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedEpochShares {
-    shares: EpochShares,
+    body: Vec<u8>,
     signature: ed25519_dalek::Signature,
 }
 
@@ -233,59 +235,67 @@ impl SignedEpochShares {
     ///
     /// # Errors
     /// As [`EpochShares::to_bytes`].
-    pub fn sign(signer: &KeySetSigner, realm: &[u8], shares: EpochShares) -> Result<Self> {
-        let signature = signer.sign_framed(&shares_message(realm, &shares.to_bytes()?)?);
-        Ok(Self { shares, signature })
+    pub fn sign(signer: &KeySetSigner, realm: &[u8], shares: &EpochShares) -> Result<Self> {
+        let body = shares.to_bytes()?;
+        let signature = signer.sign_framed(&shares_message(realm, &body)?);
+        Ok(Self { body, signature })
     }
 
     /// `body || signature:64`.
-    ///
-    /// # Errors
-    /// As [`EpochShares::to_bytes`].
-    pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut out = self.shares.to_bytes()?;
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.body.clone();
         out.extend_from_slice(&self.signature.to_bytes());
-        Ok(out)
+        out
     }
 
-    /// Decodes strictly (the signature is checked by [`SignedEpochShares::verify`]).
+    /// Splits the body from the signature; the body is decoded by
+    /// [`SignedEpochShares::verify`], after the signature.
     ///
     /// # Errors
-    /// As [`EpochShares::from_bytes`]; [`Error::InvalidLength`] under 64 bytes.
+    /// [`Error::InvalidLength`] for fewer bytes than the smallest body and a signature,
+    /// [`Error::InputTooLong`] past 256 KiB.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let split = bytes.len().checked_sub(64).ok_or(Error::InvalidLength {
-            expected: 64,
-            actual: bytes.len(),
-        })?;
-        let (body, signature) = bytes.split_at(split);
+        const MIN: usize = 8 + 3 * 32 * 3 + 2 + 64;
+        if bytes.len() > 256 * 1024 {
+            return Err(Error::InputTooLong);
+        }
+        if bytes.len() < MIN {
+            return Err(Error::InvalidLength {
+                expected: MIN,
+                actual: bytes.len(),
+            });
+        }
+        let (body, signature) = bytes.split_at(bytes.len() - 64);
         let signature =
             ed25519_dalek::Signature::from_slice(signature).map_err(|_| Error::BadSignature)?;
         Ok(Self {
-            shares: EpochShares::from_bytes(body)?,
+            body: body.to_vec(),
             signature,
         })
     }
 
-    /// Checks the signature under the verifier's trust anchor and realm, and that the group
-    /// keys are those `keys` publishes for the epoch, accepted at `now`.
+    /// Checks the signature under the verifier's trust anchor and realm, then decodes the
+    /// shares strictly ([`EpochShares::from_bytes`]) and checks that their group keys are
+    /// those `keys` publishes for the epoch, accepted at `now`.
     ///
     /// # Errors
-    /// [`Error::KeySetSignature`] for a bad signature; [`Error::UnknownEpoch`] or
-    /// [`Error::StaleEpoch`] for an epoch not accepted; [`Error::ThresholdParams`] for group
-    /// keys that differ from the key set's.
+    /// [`Error::KeySetSignature`] for a bad signature; as [`EpochShares::from_bytes`];
+    /// [`Error::UnknownEpoch`] or [`Error::StaleEpoch`] for an epoch not accepted;
+    /// [`Error::ThresholdParams`] for group keys that differ from the key set's.
     pub fn verify(
         &self,
         verifier: &KeySetVerifier,
         keys: &VerifiedKeySet,
         now: u64,
-    ) -> Result<&EpochShares> {
+    ) -> Result<EpochShares> {
         let (anchor, realm) = verifier.anchor();
-        let message = shares_message(realm, &self.shares.to_bytes()?)?;
         anchor
-            .verify_strict(&message, &self.signature)
+            .verify_strict(&shares_message(realm, &self.body)?, &self.signature)
             .map_err(|_| Error::KeySetSignature)?;
-        self.shares
-            .check_against(keys.accept_epoch(self.shares.epoch, now)?)?;
-        Ok(&self.shares)
+        let shares = EpochShares::from_bytes(&self.body)?;
+        shares.check_against(keys.accept_epoch(shares.epoch, now)?)?;
+        Ok(shares)
     }
 }
+
+decodes_from_slice!(SignedEpochShares);

@@ -203,6 +203,9 @@ decodes_from_slice!(ShareEvaluation, SigningRequest);
 pub struct SignerState {
     nonces: SigningNonces,
     request: Request,
+    /// The subject round one authenticated: round two signs for it and no other.
+    subject: SubjectId,
+    epoch: Epoch,
 }
 
 impl fmt::Debug for SignerState {
@@ -321,6 +324,8 @@ impl AttestedShareEvaluator {
             SignerState {
                 nonces,
                 request: *request,
+                subject: subject.clone(),
+                epoch: self.epoch,
             },
             ShareEvaluation {
                 epoch: self.epoch,
@@ -331,8 +336,9 @@ impl AttestedShareEvaluator {
     }
 
     /// Round two: checks every answer of the signing request against this evaluator's copy
-    /// of the subject's record (each signer recombines `Z` itself), checks the expiry on its
-    /// own clock, and signs its FROST share of the single evaluator's message.
+    /// of the record of the subject that round one authenticated (kept in `state`: round two
+    /// takes no subject), recombines `Z` itself, checks the expiry on its own clock, and signs
+    /// its FROST share of the single evaluator's message.
     ///
     /// # Errors
     /// [`Error::UnknownEpoch`] for another epoch; [`Error::UnknownEvaluator`] when the
@@ -342,16 +348,15 @@ impl AttestedShareEvaluator {
     pub fn sign(
         &self,
         state: SignerState,
-        subject: &SubjectId,
         request: &SigningRequest,
         now: u64,
     ) -> Result<SignatureShare> {
-        if request.epoch != self.epoch {
+        if request.epoch != self.epoch || state.epoch != self.epoch {
             return Err(Error::UnknownEpoch {
                 epoch: request.epoch,
             });
         }
-        let tweak = self.tweak(subject)?;
+        let tweak = self.tweak(&state.subject)?;
         self.check_signers(request)?;
         let z = combine_strict(&tweak.keys, &state.request.blinded, &request.answers)?;
         check_expiry(request.expiry, now)?;
@@ -412,10 +417,13 @@ impl AttestedShareEvaluator {
         &self,
         previous: &AttestedShareEvaluator,
         state: SignerState,
-        subject: &SubjectId,
         request: &MigrationSigningRequest,
         now: u64,
     ) -> Result<SignatureShare> {
+        let subject = &state.subject;
+        if state.epoch != self.epoch {
+            return Err(Error::UnknownEpoch { epoch: state.epoch });
+        }
         if previous.epoch.checked_add(1) != Some(self.epoch) || previous.realm != self.realm {
             return Err(Error::StaleEpoch {
                 epoch: previous.epoch,

@@ -298,6 +298,11 @@ pub struct InversionParticipant {
     public: VerificationShares,
     m: Scalar,
     participants: Vec<u16>,
+    /// This participant's own dealing and its share to itself, drawn in round one: round two
+    /// refuses any other, so its own contribution is fresh in every run whatever the transport
+    /// replays (§12.6.3).
+    own_dealing: Dealing,
+    own_private: PrivateShare,
     dealings: Vec<Dealing>,
     rho: Zeroizing<Scalar>,
 }
@@ -346,7 +351,7 @@ pub fn deal_round(
             .map(|c| c * RISTRETTO_BASEPOINT_TABLE)
             .collect(),
     };
-    let privates = participants
+    let privates: Vec<PrivateShare> = participants
         .iter()
         .map(|&recipient| PrivateShare {
             dealer: share.index(),
@@ -355,11 +360,20 @@ pub fn deal_round(
             h: evaluate_polynomial(&h, &x_of(recipient)),
         })
         .collect();
+    let own_private = privates
+        .iter()
+        .find(|p: &&PrivateShare| p.recipient == share.index())
+        .cloned()
+        .ok_or(Error::UnknownEvaluator {
+            index: share.index(),
+        })?;
     let participant = InversionParticipant {
         share: share.clone(),
         public: public.clone(),
         m: info_scalar(info)?,
         participants: participants.to_vec(),
+        own_dealing: dealing.clone(),
+        own_private,
         dealings: Vec::new(),
         rho: Zeroizing::new(Scalar::ZERO),
     };
@@ -377,7 +391,8 @@ impl InversionParticipant {
     ///
     /// # Errors
     /// [`Error::Replayed`] on a second call (a participant publishes one product per round-one
-    /// state, or a colluder could solve for its key share); [`Error::BadDealing`] naming the
+    /// state, or a colluder could solve for its key share); [`Error::TweakMismatch`] when the
+    /// dealing or private share under its own index is not the one it drew in round one; [`Error::BadDealing`] naming the
     /// dealer whose share does not match its commitments; [`Error::UnknownEvaluator`]/
     /// [`Error::TooFewShares`] for dealings or shares that do not match the participant set
     /// one for one; [`Error::RandomnessFailure`].
@@ -408,6 +423,15 @@ impl InversionParticipant {
                 return Err(Error::UnknownEvaluator {
                     index: private.dealer,
                 });
+            }
+            // Its own contribution must be the one it drew for this run (§12.6.3): a replayed
+            // one would let a colluder solve two products for k_i.
+            if dealing.dealer == me {
+                let same_share =
+                    private.g.ct_eq(&self.own_private.g) & private.h.ct_eq(&self.own_private.h);
+                if *dealing != self.own_dealing || !bool::from(same_share) {
+                    return Err(Error::TweakMismatch);
+                }
             }
             let g_ok =
                 &private.g * RISTRETTO_BASEPOINT_TABLE == evaluate_commitment(&dealing.g, 0, &x);
