@@ -1,0 +1,380 @@
+//! The evaluator's state and its HTTP routes. Element paths take and return the project's
+//! own wire formats (`application/octet-stream`, `spec/08-encodings.md`); refusals are JSON
+//! `{"error": code, "message": …}` with a status per refusal (`ServerError::status`).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use blindnym::pseudonym::bulk::{self, BatchRequest, CallerId, Grants};
+use blindnym::pseudonym::{
+    EvaluationBudget, KeyRatchet, KeySet, KeySetSigner, RootSeed, SubjectId, attested,
+    holder_derived,
+};
+use sha2::{Digest, Sha256};
+
+use crate::config::{Config, read_secret};
+use crate::error::{Result, ServerError};
+use crate::store::{SharedStore, Store};
+
+/// A flow a caller may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Flow {
+    /// Holder-derived (VOPRF).
+    H,
+    /// Attested (POPRF, subject public).
+    A,
+    /// Bulk (POPRF, domain public).
+    B,
+}
+
+/// One configured caller.
+#[derive(Debug)]
+struct Caller {
+    id: CallerId,
+    flows: HashSet<Flow>,
+    subject: Option<SubjectId>,
+}
+
+/// Request and evaluation counters for `/metrics`.
+#[derive(Debug, Default)]
+struct Metrics {
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    evaluations: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Metrics {
+    fn request(&self, route: &str, status: u16) {
+        if let Ok(mut map) = self.requests.lock() {
+            *map.entry((route.to_owned(), status)).or_default() += 1;
+        }
+    }
+
+    fn evaluated(&self, flow: &'static str, count: u64) {
+        if let Ok(mut map) = self.evaluations.lock() {
+            *map.entry(flow).or_default() += count;
+        }
+    }
+
+    fn render(&self) -> String {
+        let mut out = String::from(
+            "# HELP blindnym_requests_total HTTP requests by route and status.\n\
+             # TYPE blindnym_requests_total counter\n",
+        );
+        if let Ok(map) = self.requests.lock() {
+            for ((route, status), n) in map.iter() {
+                out.push_str(&format!(
+                    "blindnym_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}\n"
+                ));
+            }
+        }
+        out.push_str(
+            "# HELP blindnym_evaluations_total Elements evaluated by flow.\n\
+             # TYPE blindnym_evaluations_total counter\n",
+        );
+        if let Ok(map) = self.evaluations.lock() {
+            for (flow, n) in map.iter() {
+                out.push_str(&format!(
+                    "blindnym_evaluations_total{{flow=\"{flow}\"}} {n}\n"
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// Everything the handlers share.
+pub struct AppState {
+    epoch: u32,
+    key_set: Vec<u8>,
+    budget: u64,
+    holder_derived: holder_derived::Evaluator,
+    attested: attested::Evaluator,
+    bulk: bulk::Evaluator,
+    grants: Grants,
+    callers: HashMap<[u8; 32], Caller>,
+    store: Arc<Store>,
+    metrics: Metrics,
+    max_body: usize,
+    timeout: Duration,
+}
+
+impl core::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AppState")
+            .field("epoch", &self.epoch)
+            .field("callers", &self.callers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Seconds since the Unix epoch.
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl AppState {
+    /// Builds the evaluator from its configuration: the key ratchet's first epoch, a key set
+    /// signed now for 30 days, the store, the callers.
+    ///
+    /// # Errors
+    /// [`ServerError::Config`] for a bad secret, token hash, flow, subject or domain;
+    /// [`ServerError::Store`].
+    pub fn new(config: &Config) -> Result<Self> {
+        let realm = config.keys.realm.as_bytes();
+        let seed = read_secret(&config.keys.root_seed_file)?;
+        let root = RootSeed::from_bytes(seed.as_ref())?;
+        let ratchet = KeyRatchet::new(&root, realm, 1)?;
+        let keys = ratchet.keys()?;
+        let signer = KeySetSigner::from_bytes(read_secret(&config.keys.signer_file)?.as_ref())?;
+        let start = now().saturating_sub(60);
+        let set = KeySet::new(
+            realm,
+            1,
+            start,
+            start + 30 * 86_400,
+            vec![keys.public(start)],
+        )?;
+        let key_set = signer.sign(set).to_bytes();
+
+        let mut grants = Grants::new();
+        let mut callers = HashMap::new();
+        for section in &config.callers {
+            let hash: [u8; 32] = hex::decode(&section.token_sha256)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| {
+                    ServerError::Config(format!(
+                        "caller {}: token_sha256 is not 64 hex digits",
+                        section.name
+                    ))
+                })?;
+            let id = CallerId::new(section.name.as_bytes());
+            let mut flows = HashSet::new();
+            for flow in &section.flows {
+                flows.insert(match flow.as_str() {
+                    "H" => Flow::H,
+                    "A" => Flow::A,
+                    "B" => Flow::B,
+                    other => {
+                        return Err(ServerError::Config(format!(
+                            "caller {}: unknown flow {other:?} (H, A or B)",
+                            section.name
+                        )));
+                    }
+                });
+            }
+            for domain in &section.domains {
+                grants = grants.allow(&id, domain.as_bytes());
+            }
+            let subject = section
+                .subject
+                .as_deref()
+                .map(SubjectId::new)
+                .transpose()
+                .map_err(|e| {
+                    ServerError::Config(format!("caller {}: subject: {e}", section.name))
+                })?;
+            callers.insert(hash, Caller { id, flows, subject });
+        }
+        std::fs::create_dir_all(&config.server.data_dir).map_err(|e| {
+            ServerError::Config(format!("{}: {e}", config.server.data_dir.display()))
+        })?;
+        let store = Arc::new(Store::open(
+            &config.server.data_dir.join("blindnym.sqlite3"),
+            config.keys.quota,
+        )?);
+        // The store enforces the budgets (they survive restarts); the library's own counters
+        // are left unlimited.
+        let unlimited = || EvaluationBudget::new(u64::MAX);
+        Ok(Self {
+            epoch: keys.epoch(),
+            key_set,
+            budget: config.keys.epoch_budget,
+            holder_derived: holder_derived::Evaluator::new(keys.holder_derived(), unlimited()),
+            attested: attested::Evaluator::new(keys.attested(), unlimited()),
+            bulk: bulk::Evaluator::new(
+                keys.bulk(),
+                grants.clone(),
+                SharedStore(store.clone()),
+                unlimited(),
+            ),
+            grants,
+            callers,
+            store,
+            metrics: Metrics::default(),
+            max_body: config.server.max_body_bytes,
+            timeout: Duration::from_millis(config.server.request_timeout_ms),
+        })
+    }
+
+    /// The store (tests read counts from it).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn caller(&self, headers: &HeaderMap) -> Result<&Caller> {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ServerError::Unauthenticated)?;
+        self.callers
+            .get(&token_hash(token.trim()))
+            .ok_or(ServerError::Unauthenticated)
+    }
+
+    fn budget_key(&self, role: &str) -> String {
+        format!("epoch-{}/{role}", self.epoch)
+    }
+}
+
+fn octets(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+}
+
+/// Runs CPU-bound protocol work off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ServerError::Store(format!("worker: {e}")))?
+}
+
+async fn flow_h(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let caller = state.caller(&headers)?;
+    if !caller.flows.contains(&Flow::H) {
+        return Err(ServerError::Unauthorized);
+    }
+    let request = holder_derived::Request::from_bytes(&body)?;
+    let s = state.clone();
+    let response = blocking(move || {
+        s.store
+            .charge_budget(&s.budget_key("holder-derived"), s.budget, 1)?;
+        Ok(s.holder_derived.evaluate(&request, &mut rand::rng())?)
+    })
+    .await?;
+    state.metrics.evaluated("H", 1);
+    Ok(octets(response.to_bytes().to_vec()))
+}
+
+async fn flow_a(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let caller = state.caller(&headers)?;
+    // The subject comes from the authentication layer, never from the body.
+    let subject = match (&caller.subject, caller.flows.contains(&Flow::A)) {
+        (Some(subject), true) => subject.clone(),
+        _ => return Err(ServerError::Unauthorized),
+    };
+    let request = attested::Request::from_bytes(&body)?;
+    let s = state.clone();
+    let evaluation = blocking(move || {
+        s.store
+            .charge_budget(&s.budget_key("attested"), s.budget, 1)?;
+        Ok(s.attested
+            .evaluate(&subject, &request, now(), &mut rand::rng())?)
+    })
+    .await?;
+    state.metrics.evaluated("A", 1);
+    Ok(octets(evaluation.to_bytes().to_vec()))
+}
+
+async fn flow_b(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let caller = state.caller(&headers)?;
+    if !caller.flows.contains(&Flow::B) {
+        return Err(ServerError::Unauthorized);
+    }
+    let id = caller.id.clone();
+    let s = state.clone();
+    let (response, count) = blocking(move || {
+        // The count is checked before any element is decoded (`BatchRequest::from_bytes`).
+        let request = BatchRequest::from_bytes(&body)?;
+        // Policy, then the key's budget, then the caller's quota (`spec/07-flow-b.md` §7.4).
+        if !blindnym::pseudonym::bulk::Policy::allows(&s.grants, &id, request.domain()) {
+            return Err(ServerError::Unauthorized);
+        }
+        let count = u64::try_from(request.blinded().len()).map_err(|_| ServerError::TooLarge)?;
+        s.store
+            .charge_budget(&s.budget_key("bulk"), s.budget, count)?;
+        let response = s.bulk.evaluate_batch(&id, &request, &mut rand::rng())?;
+        Ok((response.to_bytes()?, count))
+    })
+    .await?;
+    state.metrics.evaluated("B", count);
+    Ok(octets(response))
+}
+
+async fn key_set(State(state): State<Arc<AppState>>) -> Response {
+    octets(state.key_set.clone())
+}
+
+async fn health() -> &'static str {
+    "ok\n"
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// One log line per request: method, route, status, milliseconds. Never a body, a subject,
+/// a token or an element.
+async fn log_and_count(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (method, route) = (request.method().clone(), request.uri().path().to_owned());
+    let started = Instant::now();
+    let response = match tokio::time::timeout(state.timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => (StatusCode::REQUEST_TIMEOUT, "request timed out\n").into_response(),
+    };
+    let status = response.status().as_u16();
+    state.metrics.request(&route, status);
+    eprintln!(
+        "{method} {route} {status} {}ms",
+        started.elapsed().as_millis()
+    );
+    response
+}
+
+/// The service's routes (`openapi.yaml` describes them).
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/key-set", get(key_set))
+        .route("/v1/flow-h/evaluate", post(flow_h))
+        .route("/v1/flow-a/evaluate", post(flow_a))
+        .route("/v1/flow-b/evaluate", post(flow_b))
+        .route("/healthz", get(health))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(state.max_body))
+        .layer(middleware::from_fn_with_state(state.clone(), log_and_count))
+        .with_state(state)
+}

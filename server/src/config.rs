@@ -1,0 +1,158 @@
+//! The service's TOML configuration (`config.example.toml` documents every field) and the
+//! secret files it names, which must not be readable by group or others.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use crate::error::{Result, ServerError};
+
+/// The whole configuration file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listening, limits and storage.
+    pub server: ServerSection,
+    /// The evaluator's keys.
+    pub keys: KeysSection,
+    /// Who may call, with which token, for which flows.
+    #[serde(default)]
+    pub callers: Vec<CallerSection>,
+}
+
+/// `[server]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Folder of the SQLite store.
+    pub data_dir: PathBuf,
+    /// Serve plain HTTP. Development only: TLS is the deployment setting.
+    #[serde(default)]
+    pub insecure_http: bool,
+    /// Largest request body, bytes (a flow B batch of 65535 elements is about 2.1 MB).
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// Per-request time limit, milliseconds.
+    #[serde(default = "default_timeout")]
+    pub request_timeout_ms: u64,
+}
+
+fn default_max_body() -> usize {
+    2_200_000
+}
+
+fn default_timeout() -> u64 {
+    30_000
+}
+
+/// `[keys]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysSection {
+    /// The realm the keys serve.
+    pub realm: String,
+    /// The 32-byte root seed of the key ratchet (`spec/04-keys.md` §4.2); mode 0600.
+    pub root_seed_file: PathBuf,
+    /// The 32-byte seed of the key-set signer; mode 0600.
+    pub signer_file: PathBuf,
+    /// Evaluations each epoch key may do (`spec/04-keys.md` §4.3).
+    #[serde(default = "default_budget")]
+    pub epoch_budget: u64,
+    /// Evaluations each flow B caller may do per domain.
+    #[serde(default = "default_quota")]
+    pub quota: u64,
+}
+
+fn default_budget() -> u64 {
+    blindnym::pseudonym::DEFAULT_EVALUATION_BUDGET
+}
+
+fn default_quota() -> u64 {
+    1_000_000
+}
+
+/// `[[callers]]`: one authenticated caller.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallerSection {
+    /// A name for logs and quotas.
+    pub name: String,
+    /// SHA-256 of the caller's bearer token, hex: the token itself is never in the file.
+    pub token_sha256: String,
+    /// Flows this caller may use: any of `"H"`, `"A"`, `"B"`.
+    pub flows: Vec<String>,
+    /// Flow A: the subject this token authenticates (taken from here, never from a body).
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Flow B: the domains this caller may pseudonymise.
+    #[serde(default)]
+    pub domains: Vec<String>,
+}
+
+impl Config {
+    /// Reads and parses a configuration file.
+    ///
+    /// # Errors
+    /// [`ServerError::Config`] naming what is wrong.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))
+    }
+}
+
+/// Reads a 32-byte secret file, refusing one that group or others may read.
+///
+/// # Errors
+/// [`ServerError::Config`] for a missing, loose or wrong-sized file.
+pub fn read_secret(path: &Path) -> Result<Zeroizing<[u8; 32]>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(ServerError::Config(format!(
+                "{}: secret file readable by group or others (mode {:o}); chmod 600 it",
+                path.display(),
+                mode & 0o777
+            )));
+        }
+    }
+    let bytes = Zeroizing::new(
+        std::fs::read(path).map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))?,
+    );
+    let mut out = Zeroizing::new([0u8; 32]);
+    if bytes.len() != 32 {
+        return Err(ServerError::Config(format!(
+            "{}: a secret file holds exactly 32 bytes, not {}",
+            path.display(),
+            bytes.len()
+        )));
+    }
+    out.copy_from_slice(&bytes);
+    Ok(out)
+}
+
+/// Writes a fresh 32-byte secret with mode 0600 (development setup).
+///
+/// # Errors
+/// [`ServerError::Config`] when the file cannot be written.
+pub fn write_secret(path: &Path, secret: &[u8; 32]) -> Result<()> {
+    let fail = |e: std::io::Error| ServerError::Config(format!("{}: {e}", path.display()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(fail)?;
+    std::io::Write::write_all(&mut file, secret).map_err(fail)
+}

@@ -1,0 +1,99 @@
+//! The service's one error type and how each maps to an HTTP status and a JSON body. A caller
+//! sees the reason, never a stack trace; no error message holds a subject or an element.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// Everything the service can refuse or fail with.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// No `Authorization: Bearer` header, or a token no caller has.
+    Unauthenticated,
+    /// The caller may not use this flow or domain.
+    Unauthorized,
+    /// A protocol refusal of the library (quota, budget, malformed bytes, …).
+    Protocol(blindnym::Error),
+    /// The request body is larger than the configured limit.
+    TooLarge,
+    /// The configuration or a secret file is unusable.
+    Config(String),
+    /// The store failed.
+    Store(String),
+}
+
+impl core::fmt::Display for ServerError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ServerError::Unauthenticated => f.write_str("missing or unknown bearer token"),
+            ServerError::Unauthorized => f.write_str("caller may not use this flow or domain"),
+            ServerError::Protocol(e) => write!(f, "{e}"),
+            ServerError::TooLarge => f.write_str("request body too large"),
+            ServerError::Config(e) => write!(f, "configuration: {e}"),
+            ServerError::Store(e) => write!(f, "store: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ServerError {}
+
+impl From<blindnym::Error> for ServerError {
+    fn from(error: blindnym::Error) -> Self {
+        match error {
+            blindnym::Error::Unauthorized => ServerError::Unauthorized,
+            other => ServerError::Protocol(other),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for ServerError {
+    fn from(error: rusqlite::Error) -> Self {
+        ServerError::Store(error.to_string())
+    }
+}
+
+impl ServerError {
+    /// The machine-readable code of the JSON body: the library's error name, or the service's.
+    pub fn code(&self) -> String {
+        match self {
+            ServerError::Unauthenticated => "Unauthenticated".into(),
+            ServerError::Unauthorized => "Unauthorized".into(),
+            ServerError::Protocol(e) => {
+                let debug = format!("{e:?}");
+                debug
+                    .split([' ', '{', '('])
+                    .next()
+                    .unwrap_or("Protocol")
+                    .to_owned()
+            }
+            ServerError::TooLarge => "TooLarge".into(),
+            ServerError::Config(_) => "Config".into(),
+            ServerError::Store(_) => "Store".into(),
+        }
+    }
+
+    /// The HTTP status of the refusal.
+    pub fn status(&self) -> StatusCode {
+        use blindnym::Error as E;
+        match self {
+            ServerError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ServerError::Unauthorized => StatusCode::FORBIDDEN,
+            ServerError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ServerError::Protocol(E::QuotaExceeded) => StatusCode::TOO_MANY_REQUESTS,
+            ServerError::Protocol(E::BudgetExhausted) => StatusCode::SERVICE_UNAVAILABLE,
+            ServerError::Protocol(E::RandomnessFailure) => StatusCode::INTERNAL_SERVER_ERROR,
+            ServerError::Protocol(_) => StatusCode::BAD_REQUEST,
+            ServerError::Config(_) | ServerError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ServerError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
+        (self.status(), axum::Json(body)).into_response()
+    }
+}
+
+/// Shorthand for the service's results.
+pub type Result<T> = core::result::Result<T, ServerError>;

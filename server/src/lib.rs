@@ -1,0 +1,36 @@
+//! `blindnym-server`: the blindnym evaluator as an HTTP service (flows H, A and B and the
+//! signed key set), with budgets and quotas in an embedded SQLite store that survives
+//! restarts. The protocol is the `blindnym` crate's, unchanged: this crate authenticates
+//! callers, moves bytes and keeps counts.
+//!
+//! Run `blindnym-server --dev` for a local evaluator with generated keys, or
+//! `blindnym-server --config config.toml` (see `config.example.toml`).
+
+pub mod app;
+pub mod config;
+pub mod dev;
+pub mod error;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use app::{AppState, router};
+pub use config::Config;
+pub use error::{Result, ServerError};
+
+/// Serves `state` on `listener` until `shutdown` completes, then finishes the requests in
+/// flight (graceful shutdown).
+///
+/// # Errors
+/// [`ServerError::Config`] when serving fails.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| ServerError::Config(format!("serve: {e}")))
+}

@@ -1,0 +1,98 @@
+//! `blindnym-server`: serve the evaluator (`--config PATH`) or a development one (`--dev`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use blindnym_server::{AppState, Config, ServerError, dev, serve};
+use clap::Parser;
+
+/// The blindnym evaluator as an HTTP service.
+#[derive(Parser, Debug)]
+#[command(name = "blindnym-server", version, about)]
+struct Args {
+    /// The configuration file (see config.example.toml).
+    #[arg(long, value_name = "PATH", required_unless_present = "dev")]
+    config: Option<PathBuf>,
+    /// A local evaluator with generated keys in `--dev-dir`, plain HTTP, known tokens.
+    #[arg(long, conflicts_with = "config")]
+    dev: bool,
+    /// Folder of the development keys and store.
+    #[arg(long, default_value = "blindnym-dev")]
+    dev_dir: PathBuf,
+    /// Address for `--dev`.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+async fn run(args: Args) -> Result<(), ServerError> {
+    let config = if args.dev {
+        std::fs::create_dir_all(&args.dev_dir)
+            .map_err(|e| ServerError::Config(format!("{}: {e}", args.dev_dir.display())))?;
+        dev::config(&args.dev_dir, args.listen)?
+    } else {
+        let path = args
+            .config
+            .ok_or_else(|| ServerError::Config("--config or --dev".into()))?;
+        Config::load(&path)?
+    };
+    if !config.server.insecure_http {
+        return Err(ServerError::Config(
+            "TLS is not built into this version yet: set [server] insecure_http = true \
+             (development only) and put the evaluator behind a TLS terminator"
+                .into(),
+        ));
+    }
+    let state = Arc::new(AppState::new(&config)?);
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .map_err(|e| ServerError::Config(format!("{}: {e}", config.server.listen)))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| ServerError::Config(e.to_string()))?;
+    eprintln!("blindnym-server listening on http://{address} (plain HTTP: development only)");
+    if args.dev {
+        eprintln!(
+            "  data holder token: {} (flow B, domain {:?})\n  holder token:      {} (flows H and A, subject alice)",
+            dev::DEV_DATA_HOLDER_TOKEN,
+            dev::DEV_DOMAIN,
+            dev::DEV_HOLDER_TOKEN
+        );
+    }
+    serve(listener, state, shutdown_signal()).await
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("blindnym-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

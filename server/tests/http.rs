@@ -1,0 +1,385 @@
+//! The evaluator over real HTTP on 127.0.0.1: every flow end to end equals the in-process
+//! library; each refusal gets its own status and code and leaves the counts consistent; the
+//! counts survive a restart over the same store.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test]: a panic is a failed test"
+)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use blindnym::pseudonym::bulk::{BatchResponse, DataHolder};
+use blindnym::pseudonym::holder_derived::{self, MasterCredential};
+use blindnym::pseudonym::{
+    ChannelBinding, KeySetSigner, KeySetVerifier, MemoryNonceStore, ServiceId, SignedKeySet,
+    SubjectId, VerifiedKeySet, attested,
+};
+use blindnym_server::config::read_secret;
+use blindnym_server::dev::{DEV_DATA_HOLDER_TOKEN, DEV_DOMAIN, DEV_HOLDER_TOKEN};
+use blindnym_server::{AppState, Config, dev, serve};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+struct Running {
+    url: String,
+    state: Arc<AppState>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<blindnym_server::Result<()>>,
+}
+
+impl Running {
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+async fn start(config: &Config) -> Running {
+    let state = Arc::new(AppState::new(config).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address: SocketAddr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, state.clone(), async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        url: format!("http://{address}"),
+        state,
+        stop: Some(stop),
+        task,
+    }
+}
+
+fn dev_config(dir: &Path) -> Config {
+    dev::config(dir, "127.0.0.1:0".parse().unwrap()).unwrap()
+}
+
+async fn post(url: &str, token: Option<&str>, body: Vec<u8>) -> (u16, Vec<u8>) {
+    let client = reqwest::Client::new();
+    let mut request = client.post(url).body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    (
+        response.status().as_u16(),
+        response.bytes().await.unwrap().to_vec(),
+    )
+}
+
+fn code(body: &[u8]) -> String {
+    let value: Value = serde_json::from_slice(body).unwrap();
+    value["error"].as_str().unwrap().to_owned()
+}
+
+async fn key_set(running: &Running, config: &Config) -> VerifiedKeySet {
+    let bytes = reqwest::get(format!("{}/v1/key-set", running.url))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let signer =
+        KeySetSigner::from_bytes(read_secret(&config.keys.signer_file).unwrap().as_ref()).unwrap();
+    KeySetVerifier::new(signer.verifying_key(), config.keys.realm.as_bytes())
+        .accept(&SignedKeySet::from_bytes(&bytes).unwrap(), now())
+        .unwrap()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_flow_over_http_equals_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dev_config(dir.path());
+    let running = start(&config).await;
+    let keys = key_set(&running, &config).await;
+    let mut rng = rand::rng();
+
+    // Flow B: a register of three through the service, against the non-blind evaluation of
+    // the same key (the in-process library).
+    let holder = DataHolder::new(keys.clone(), DEV_DOMAIN.as_bytes()).unwrap();
+    let register = ["19800101-1234", "19911231-0000", "x"];
+    let (batch, request) = holder.blind_batch(&register, &mut rng).unwrap();
+    let (status, body) = post(
+        &format!("{}/v1/flow-b/evaluate", running.url),
+        Some(DEV_DATA_HOLDER_TOKEN),
+        request.to_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let pseudonyms = holder
+        .finalize_batch(&batch, &BatchResponse::from_bytes(&body).unwrap(), now())
+        .unwrap();
+    let seed = read_secret(&config.keys.root_seed_file).unwrap();
+    let root = blindnym::pseudonym::RootSeed::from_bytes(seed.as_ref()).unwrap();
+    let epoch = blindnym::pseudonym::KeyRatchet::new(&root, config.keys.realm.as_bytes(), 1)
+        .unwrap()
+        .keys()
+        .unwrap();
+    let local = blindnym::pseudonym::bulk::Evaluator::new(
+        epoch.bulk(),
+        blindnym::pseudonym::bulk::Grants::new(),
+        blindnym::pseudonym::bulk::MemoryQuota::new(0),
+        blindnym::pseudonym::EvaluationBudget::default(),
+    );
+    for (identity, pseudonym) in register.iter().zip(&pseudonyms) {
+        assert_eq!(
+            &local
+                .evaluate_direct(DEV_DOMAIN.as_bytes(), identity.as_bytes())
+                .unwrap(),
+            pseudonym
+        );
+    }
+    assert_eq!(
+        running
+            .state
+            .store()
+            .quota_used(b"dev data holder", DEV_DOMAIN.as_bytes())
+            .unwrap(),
+        3
+    );
+
+    // Flow H: the holder's service key through the service equals the in-process one.
+    let shop = ServiceId::from_origin("https://shop.example").unwrap();
+    let credential = MasterCredential::from_bytes(&[7; 32]).unwrap();
+    let h_holder = holder_derived::Holder::new(keys.clone(), credential);
+    let (state, request) = h_holder.blind(&shop, &mut rng).unwrap();
+    let (status, body) = post(
+        &format!("{}/v1/flow-h/evaluate", running.url),
+        Some(DEV_HOLDER_TOKEN),
+        request.to_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let remote = h_holder
+        .finalize(
+            state,
+            &holder_derived::Response::from_bytes(&body).unwrap(),
+            now(),
+        )
+        .unwrap();
+    let (state, request) = h_holder.blind(&shop, &mut rng).unwrap();
+    let response = holder_derived::Evaluator::new(epoch.holder_derived(), Default::default())
+        .evaluate(&request, &mut rng)
+        .unwrap();
+    let local_key = h_holder.finalize(state, &response, now()).unwrap();
+    assert_eq!(
+        remote.pseudonym(&shop).unwrap(),
+        local_key.pseudonym(&shop).unwrap()
+    );
+
+    // Flow A: the subject comes from the token (alice); the relying party accepts the
+    // assertion and the pseudonym equals the in-process evaluator's for alice.
+    let rp = attested::RelyingParty::new(keys.clone(), shop.clone()).unwrap();
+    let channel = ChannelBinding::new([1; 32]);
+    let alice = attested::Holder::new(keys.clone(), SubjectId::new("alice").unwrap()).unwrap();
+    let (pending, challenge) = rp.challenge(&mut rng, now());
+    let (state, request) = alice
+        .request(&shop, &challenge, &channel, &mut rng)
+        .unwrap();
+    let (status, body) = post(
+        &format!("{}/v1/flow-a/evaluate", running.url),
+        Some(DEV_HOLDER_TOKEN),
+        request.to_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let assertion = alice
+        .finish(
+            state,
+            &attested::Evaluation::from_bytes(&body).unwrap(),
+            now(),
+        )
+        .unwrap();
+    let remote = rp
+        .verify(
+            pending,
+            &assertion,
+            &channel,
+            now(),
+            &MemoryNonceStore::new(),
+        )
+        .unwrap();
+    let (pending, challenge) = rp.challenge(&mut rng, now());
+    let (state, request) = alice
+        .request(&shop, &challenge, &channel, &mut rng)
+        .unwrap();
+    let evaluation = attested::Evaluator::new(epoch.attested(), Default::default())
+        .evaluate(&SubjectId::new("alice").unwrap(), &request, now(), &mut rng)
+        .unwrap();
+    let assertion = alice.finish(state, &evaluation, now()).unwrap();
+    let local = rp
+        .verify(
+            pending,
+            &assertion,
+            &channel,
+            now(),
+            &MemoryNonceStore::new(),
+        )
+        .unwrap();
+    assert_eq!(remote, local);
+
+    // Health and metrics.
+    let health = reqwest::get(format!("{}/healthz", running.url))
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let metrics = reqwest::get(format!("{}/metrics", running.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("blindnym_evaluations_total{flow=\"B\"} 3"),
+        "{metrics}"
+    );
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_have_their_own_status_and_leave_counts_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = dev_config(dir.path());
+    config.keys.quota = 4;
+    config.server.max_body_bytes = 4096;
+    let running = start(&config).await;
+    let keys = key_set(&running, &config).await;
+    let mut rng = rand::rng();
+    let url = format!("{}/v1/flow-b/evaluate", running.url);
+    let holder = DataHolder::new(keys.clone(), DEV_DOMAIN.as_bytes()).unwrap();
+    let (_, three) = holder.blind_batch(&["a", "b", "c"], &mut rng).unwrap();
+    let (_, two) = holder.blind_batch(&["d", "e"], &mut rng).unwrap();
+    let quota = || {
+        running
+            .state
+            .store()
+            .quota_used(b"dev data holder", DEV_DOMAIN.as_bytes())
+            .unwrap()
+    };
+    let budget = || running.state.store().budget_used("epoch-1/bulk").unwrap();
+
+    // Unauthenticated: no token, or an unknown one.
+    let (status, body) = post(&url, None, three.to_bytes()).await;
+    assert_eq!((status, code(&body).as_str()), (401, "Unauthenticated"));
+    let (status, _) = post(&url, Some("not a token"), three.to_bytes()).await;
+    assert_eq!(status, 401);
+    // A holder's token may not use flow B; another domain is not granted.
+    let (status, body) = post(&url, Some(DEV_HOLDER_TOKEN), three.to_bytes()).await;
+    assert_eq!((status, code(&body).as_str()), (403, "Unauthorized"));
+    let other = DataHolder::new(keys.clone(), b"another domain").unwrap();
+    let (_, elsewhere) = other.blind_batch(&["a"], &mut rng).unwrap();
+    let (status, body) = post(&url, Some(DEV_DATA_HOLDER_TOKEN), elsewhere.to_bytes()).await;
+    assert_eq!((status, code(&body).as_str()), (403, "Unauthorized"));
+    // Malformed bytes: the decoder's own error.
+    let mut bad = three.to_bytes();
+    bad.push(0);
+    let (status, body) = post(&url, Some(DEV_DATA_HOLDER_TOKEN), bad).await;
+    assert_eq!((status, code(&body).as_str()), (400, "InvalidLength"));
+    // Oversized: refused before the handler.
+    let (status, _) = post(&url, Some(DEV_DATA_HOLDER_TOKEN), vec![0; 8192]).await;
+    assert_eq!(status, 413);
+    assert_eq!((quota(), budget()), (0, 0), "no refusal spent anything");
+
+    // Three fit the quota of four; two more do not, and spend budget but not quota.
+    let (status, _) = post(&url, Some(DEV_DATA_HOLDER_TOKEN), three.to_bytes()).await;
+    assert_eq!(status, 200);
+    let (status, body) = post(&url, Some(DEV_DATA_HOLDER_TOKEN), two.to_bytes()).await;
+    assert_eq!((status, code(&body).as_str()), (429, "QuotaExceeded"));
+    assert_eq!((quota(), budget()), (3, 5));
+    running.stop().await;
+
+    // Over budget: a store with a budget of 6 has one left.
+    config.keys.quota = 100;
+    config.keys.epoch_budget = 6;
+    let running = start(&config).await;
+    let (status, body) = post(
+        &url.replace(&url[..url.find("/v1").unwrap()], &running.url),
+        Some(DEV_DATA_HOLDER_TOKEN),
+        two.to_bytes(),
+    )
+    .await;
+    assert_eq!((status, code(&body).as_str()), (503, "BudgetExhausted"));
+    assert_eq!(
+        running.state.store().budget_used("epoch-1/bulk").unwrap(),
+        5,
+        "a refusal spends nothing"
+    );
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = dev_config(dir.path());
+    config.keys.quota = 5;
+    let running = start(&config).await;
+    let keys = key_set(&running, &config).await;
+    let holder = DataHolder::new(keys, DEV_DOMAIN.as_bytes()).unwrap();
+    let (_, request) = holder
+        .blind_batch(&["a", "b", "c"], &mut rand::rng())
+        .unwrap();
+    let (status, _) = post(
+        &format!("{}/v1/flow-b/evaluate", running.url),
+        Some(DEV_DATA_HOLDER_TOKEN),
+        request.to_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    running.stop().await;
+
+    // A new process of the evaluator over the same store: 3 of 5 are spent.
+    let running = start(&config).await;
+    assert_eq!(
+        running
+            .state
+            .store()
+            .quota_used(b"dev data holder", DEV_DOMAIN.as_bytes())
+            .unwrap(),
+        3
+    );
+    let (status, body) = post(
+        &format!("{}/v1/flow-b/evaluate", running.url),
+        Some(DEV_DATA_HOLDER_TOKEN),
+        request.to_bytes(),
+    )
+    .await;
+    assert_eq!((status, code(&body).as_str()), (429, "QuotaExceeded"));
+    running.stop().await;
+}
+
+#[test]
+fn loose_secret_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seed");
+    std::fs::write(&path, [7u8; 32]).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(
+            read_secret(&path),
+            Err(blindnym_server::ServerError::Config(_))
+        ));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    assert_eq!(read_secret(&path).unwrap().as_ref(), &[7u8; 32]);
+}
+
+#[test]
+fn the_example_configuration_parses() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+    let config = Config::load(&path).unwrap();
+    assert_eq!(config.callers.len(), 2);
+    assert_eq!(config.callers[1].subject.as_deref(), Some("alice"));
+}
