@@ -147,7 +147,10 @@ pub enum Error {
     /// Threshold mode: threshold parameters outside `2 ≤ t ≤ n ≤ 255`, or verification shares
     /// that do not lie on one polynomial of degree `t − 1` through the published group key.
     ThresholdParams,
-    /// Threshold mode: a tweak record made for another tweak, key or participant set.
+    /// Threshold mode: a tweak record made for another tweak, key or participant set; no
+    /// tweak installed for the subject or domain asked about; a tweak share that is not this
+    /// evaluator's under the record; an inversion participant's own dealing or share that is
+    /// not the one it drew for this run.
     TweakMismatch,
     /// The random number generator returned only zero scalars: it is broken.
     RandomnessFailure,

@@ -1,6 +1,9 @@
 //! The evaluator's state and its HTTP routes. Element paths take and return the project's
-//! own wire formats (`application/octet-stream`, `spec/08-encodings.md`); refusals are JSON
-//! `{"error": code, "message": …}` with a status per refusal (`ServerError::status`).
+//! own wire formats (`application/octet-stream`, `spec/08-encodings.md`); the handlers'
+//! refusals are JSON `{"error": code, "message": …}` with a status per refusal
+//! (`ServerError::status`). Two come before a handler and are plain text: 413 for a body over
+//! the limit, 408 for a request past its time limit. A request that times out may still have
+//! spent budget and quota: its evaluation was already under way.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -46,14 +49,14 @@ struct Caller {
 /// Request and evaluation counters for `/metrics`.
 #[derive(Debug, Default)]
 struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     evaluations: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
-    fn request(&self, route: &str, status: u16) {
+    fn request(&self, route: &'static str, status: u16) {
         if let Ok(mut map) = self.requests.lock() {
-            *map.entry((route.to_owned(), status)).or_default() += 1;
+            *map.entry((route, status)).or_default() += 1;
         }
     }
 
@@ -316,7 +319,11 @@ async fn flow_b(
         if !blindnym::pseudonym::bulk::Policy::allows(&s.grants, &id, request.domain()) {
             return Err(ServerError::Unauthorized);
         }
-        let count = u64::try_from(request.blinded().len()).map_err(|_| ServerError::TooLarge)?;
+        let count = u64::try_from(request.blinded().len()).map_err(|_| {
+            ServerError::Protocol(blindnym::Error::BatchTooLarge {
+                len: request.blinded().len(),
+            })
+        })?;
         s.store
             .charge_budget(&s.budget_key("bulk"), s.budget, count)?;
         let response = s.bulk.evaluate_batch(&id, &request, &mut rand::rng())?;
@@ -343,6 +350,24 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
+/// The routes, and the label every other path is counted and logged under.
+const ROUTES: [&str; 6] = [
+    "/v1/key-set",
+    "/v1/flow-h/evaluate",
+    "/v1/flow-a/evaluate",
+    "/v1/flow-b/evaluate",
+    "/healthz",
+    "/metrics",
+];
+
+fn route_label(path: &str) -> &'static str {
+    ROUTES
+        .iter()
+        .find(|r| **r == path)
+        .copied()
+        .unwrap_or("other")
+}
+
 /// One log line per request: method, route, status, milliseconds. Never a body, a subject,
 /// a token or an element.
 async fn log_and_count(
@@ -350,14 +375,16 @@ async fn log_and_count(
     request: Request,
     next: Next,
 ) -> Response {
-    let (method, route) = (request.method().clone(), request.uri().path().to_owned());
+    // A fixed label, never the client's path: the metrics stay bounded and the log holds
+    // nothing the client chose.
+    let (method, route) = (request.method().clone(), route_label(request.uri().path()));
     let started = Instant::now();
     let response = match tokio::time::timeout(state.timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => (StatusCode::REQUEST_TIMEOUT, "request timed out\n").into_response(),
     };
     let status = response.status().as_u16();
-    state.metrics.request(&route, status);
+    state.metrics.request(route, status);
     eprintln!(
         "{method} {route} {status} {}ms",
         started.elapsed().as_millis()

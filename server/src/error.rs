@@ -14,8 +14,6 @@ pub enum ServerError {
     Unauthorized,
     /// A protocol refusal of the library (quota, budget, malformed bytes, …).
     Protocol(blindnym::Error),
-    /// The request body is larger than the configured limit.
-    TooLarge,
     /// The configuration or a secret file is unusable.
     Config(String),
     /// The store failed.
@@ -28,7 +26,6 @@ impl core::fmt::Display for ServerError {
             ServerError::Unauthenticated => f.write_str("missing or unknown bearer token"),
             ServerError::Unauthorized => f.write_str("caller may not use this flow or domain"),
             ServerError::Protocol(e) => write!(f, "{e}"),
-            ServerError::TooLarge => f.write_str("request body too large"),
             ServerError::Config(e) => write!(f, "configuration: {e}"),
             ServerError::Store(e) => write!(f, "store: {e}"),
         }
@@ -66,7 +63,6 @@ impl ServerError {
                     .unwrap_or("Protocol")
                     .to_owned()
             }
-            ServerError::TooLarge => "TooLarge".into(),
             ServerError::Config(_) => "Config".into(),
             ServerError::Store(_) => "Store".into(),
         }
@@ -78,7 +74,6 @@ impl ServerError {
         match self {
             ServerError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ServerError::Unauthorized => StatusCode::FORBIDDEN,
-            ServerError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ServerError::Protocol(E::QuotaExceeded) => StatusCode::TOO_MANY_REQUESTS,
             ServerError::Protocol(E::BudgetExhausted) => StatusCode::SERVICE_UNAVAILABLE,
             ServerError::Protocol(E::RandomnessFailure) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,12 +1,13 @@
 //! Budgets and quotas that survive restarts: an embedded SQLite database (`spec/04-keys.md`
 //! §4.3, `spec/07-flow-b.md` §7.4). Every charge is one conditional `UPDATE`, all or none, so
-//! concurrent requests never overspend and a refused request spends nothing.
+//! concurrent requests never overspend and a refused charge spends nothing (a request refused
+//! for its quota has already spent the key's budget, as §7.4 orders it).
 
 use std::path::Path;
 use std::sync::Mutex;
 
 use blindnym::pseudonym::bulk::{CallerId, Quota};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Result, ServerError};
 
@@ -86,7 +87,7 @@ impl Store {
                     params![key],
                     |r| r.get(0),
                 )
-                .ok();
+                .optional()?;
             Ok(used.and_then(|u| u64::try_from(u).ok()).unwrap_or(0))
         })
     }
@@ -103,7 +104,7 @@ impl Store {
                     params![caller, domain],
                     |r| r.get(0),
                 )
-                .ok();
+                .optional()?;
             Ok(used.and_then(|u| u64::try_from(u).ok()).unwrap_or(0))
         })
     }

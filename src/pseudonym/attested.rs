@@ -655,7 +655,8 @@ impl Holder {
     }
 
     /// The info `frame("blindnym v2 flow-A subject", subject)` of this holder.
-    pub fn subject_info(&self) -> &[u8] {
+    #[cfg(feature = "threshold")]
+    pub(crate) fn subject_info(&self) -> &[u8] {
         &self.subject_info
     }
 

@@ -306,18 +306,7 @@ decodes_from_slice!(ShareResponse);
 pub(crate) fn same_epoch(
     responses: &[ShareResponse],
 ) -> Result<(crate::pseudonym::Epoch, Vec<ShareAnswer>, Vec<u16>)> {
-    let count = |epoch| responses.iter().filter(|r| r.epoch == epoch).count();
-    let epoch = responses
-        .iter()
-        .map(|r| r.epoch)
-        .fold(
-            None,
-            |best: Option<crate::pseudonym::Epoch>, epoch| match best {
-                Some(b) if count(b) >= count(epoch) => Some(b),
-                _ => Some(epoch),
-            },
-        )
-        .ok_or(Error::TooFewShares { have: 0, need: 1 })?;
+    let epoch = majority_epoch(responses.iter().map(|r| r.epoch))?;
     let (mut answers, mut rejected) = (Vec::with_capacity(responses.len()), Vec::new());
     for response in responses {
         if response.epoch == epoch {
@@ -327,4 +316,21 @@ pub(crate) fn same_epoch(
         }
     }
     Ok((epoch, answers, rejected))
+}
+
+/// The epoch most of `epochs` carry, the first such on a tie.
+///
+/// # Errors
+/// [`Error::TooFewShares`] for none.
+pub(crate) fn majority_epoch(
+    epochs: impl Iterator<Item = crate::pseudonym::Epoch> + Clone,
+) -> Result<crate::pseudonym::Epoch> {
+    let count = |epoch| epochs.clone().filter(|e| *e == epoch).count();
+    epochs
+        .clone()
+        .fold(None, |best, epoch| match best {
+            Some(b) if count(b) >= count(epoch) => Some(b),
+            _ => Some(epoch),
+        })
+        .ok_or(Error::TooFewShares { have: 0, need: 1 })
 }

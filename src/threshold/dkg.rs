@@ -200,7 +200,8 @@ impl<C: Ciphersuite> KeyGeneration<C> {
     /// Round one for participant `index` of `params.n()`.
     ///
     /// # Errors
-    /// [`Error::UnknownEvaluator`] for an index outside `1..=n`.
+    /// [`Error::UnknownEvaluator`] for an index outside `1..=n`, [`Error::ThresholdParams`]
+    /// if FROST refuses the parameters.
     pub fn start(
         index: u16,
         params: Threshold,
@@ -280,7 +281,8 @@ impl<C: Ciphersuite> KeyGeneration<C> {
     ///
     /// # Errors
     /// [`Error::BadDealing`] naming the dealer of a share that fails;
-    /// [`Error::UnknownEvaluator`] for a message to someone else or from an unknown sender.
+    /// [`Error::UnknownEvaluator`] for a message to someone else or from an unknown sender;
+    /// [`Error::Malformed`] for a FROST failure that names no participant.
     pub fn finish(
         self,
         privates: &[DkgPrivate<C>],
@@ -321,7 +323,8 @@ impl<C: Ciphersuite> KeyGeneration<C> {
 /// shares every party checks answers against.
 ///
 /// # Errors
-/// [`Error::ThresholdParams`] if the packages are inconsistent.
+/// [`Error::ThresholdParams`] if the packages are inconsistent, [`Error::UnknownEvaluator`]
+/// for an index without a verifying share.
 pub fn into_oprf_share(
     params: Threshold,
     index: u16,
@@ -341,7 +344,8 @@ pub fn into_oprf_share(
 /// evaluator's own is the one its key package holds.
 ///
 /// # Errors
-/// [`Error::ThresholdParams`] if the packages are inconsistent.
+/// [`Error::ThresholdParams`] if the packages are inconsistent, [`Error::UnknownEvaluator`]
+/// for an index without a verifying share.
 pub fn into_signing_share(
     params: Threshold,
     index: u16,

@@ -76,7 +76,7 @@ impl EpochShares {
     ///
     /// # Errors
     /// [`Error::UnknownEpoch`] for another epoch, [`Error::ThresholdParams`] for a group key
-    /// that differs.
+    /// that differs; the key errors of a signing group key that is not a strict Ed25519 key.
     pub fn check_against(&self, keys: &EpochPublicKeys) -> Result<()> {
         if self.epoch != keys.epoch {
             return Err(Error::UnknownEpoch { epoch: self.epoch });

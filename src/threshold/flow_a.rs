@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use rand_core::CryptoRng;
 
-use super::answer::{ShareAnswer, ShareResponse, combine, same_epoch};
+use super::answer::{ShareAnswer, ShareResponse, combine, majority_epoch, same_epoch};
 use super::inversion::{TweakKeys, TweakRecord, TweakShare};
 use super::params::MAX_EVALUATORS;
 use super::share::VerificationShares;
@@ -411,8 +411,9 @@ impl AttestedShareEvaluator {
     ///
     /// # Errors
     /// [`Error::StaleEpoch`] unless `previous` is this realm's epoch just before this one;
-    /// [`Error::UnknownEpoch`] for a request under other epochs; as
-    /// [`AttestedShareEvaluator::sign`] for either epoch's answers.
+    /// [`Error::UnknownEpoch`] for a request under other epochs; [`Error::TweakMismatch`]
+    /// when either epoch has no tweak for the subject; as [`AttestedShareEvaluator::sign`]
+    /// for either epoch's answers.
     pub fn sign_migration(
         &self,
         previous: &AttestedShareEvaluator,
@@ -599,15 +600,7 @@ pub fn combine_evaluations(
     evaluations: &[ShareEvaluation],
     now: u64,
 ) -> Result<HolderCombination> {
-    let count = |epoch| evaluations.iter().filter(|e| e.epoch == epoch).count();
-    let epoch = evaluations
-        .iter()
-        .map(|e| e.epoch)
-        .fold(None, |best: Option<Epoch>, epoch| match best {
-            Some(b) if count(b) >= count(epoch) => Some(b),
-            _ => Some(epoch),
-        })
-        .ok_or(Error::TooFewShares { have: 0, need: 1 })?;
+    let epoch = majority_epoch(evaluations.iter().map(|e| e.epoch))?;
     // An evaluation under another epoch is dropped and named, like a bad answer.
     let (evaluations, other_epoch): (Vec<&ShareEvaluation>, Vec<&ShareEvaluation>) =
         evaluations.iter().partition(|e| e.epoch == epoch);

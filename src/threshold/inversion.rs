@@ -550,6 +550,7 @@ impl TweakRecord {
     /// first `2t − 1` valid ones.
     ///
     /// # Errors
+    /// [`Error::UnknownEvaluator`] for a product from a non-participant or a repeated one;
     /// [`Error::BadProduct`] naming the first participant whose product fails when fewer
     /// than `2t − 1` valid ones remain (the run restarts without it), [`Error::TooFewShares`]
     /// with fewer than `2t − 1` products; as [`TweakRecord::check`].

@@ -195,7 +195,8 @@ pub(crate) fn public_from_frost(
 /// (`spec/12-threshold.md` §12.4).
 ///
 /// # Errors
-/// [`Error::ZeroScalar`] for a zero key, [`Error::ThresholdParams`] if the split fails.
+/// [`Error::ZeroScalar`] for a zero key, [`Error::ThresholdParams`] if the split fails,
+/// [`Error::BadDealing`] if FROST's own share check fails (`dealer: 0`, the dealer).
 pub fn deal(
     secret: &Scalar,
     params: Threshold,
