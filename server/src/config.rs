@@ -156,3 +156,20 @@ pub fn write_secret(path: &Path, secret: &[u8; 32]) -> Result<()> {
     let mut file = options.open(path).map_err(fail)?;
     std::io::Write::write_all(&mut file, secret).map_err(fail)
 }
+
+/// Writes a bearer token with mode 0600 (development setup).
+///
+/// # Errors
+/// [`ServerError::Config`] when the file cannot be written.
+pub fn write_token(path: &Path, token: &str) -> Result<()> {
+    let fail = |e: std::io::Error| ServerError::Config(format!("{}: {e}", path.display()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(fail)?;
+    std::io::Write::write_all(&mut file, token.as_bytes()).map_err(fail)
+}

@@ -76,6 +76,27 @@ async fn run(args: Args) -> Result<(), ServerError> {
         .map_err(|e| ServerError::Config(e.to_string()))?;
     eprintln!("blindnym-server listening on http://{address} (plain HTTP: development only)");
     if args.dev {
+        let signer = blindnym::pseudonym::KeySetSigner::from_bytes(
+            blindnym_server::config::read_secret(&config.keys.signer_file)?.as_ref(),
+        )?;
+        let anchor = hex::encode(signer.verifying_key().as_bytes());
+        // For `blindnym pseudonymise --token-file … --anchor …` in two commands (README).
+        let write = |name: &str, text: &str| {
+            std::fs::write(args.dev_dir.join(name), text)
+                .map_err(|e| ServerError::Config(format!("{name}: {e}")))
+        };
+        write("anchor.hex", &anchor)?;
+        if !args.dev_dir.join("data-holder.token").exists() {
+            blindnym_server::config::write_token(
+                &args.dev_dir.join("data-holder.token"),
+                dev::DEV_DATA_HOLDER_TOKEN,
+            )?;
+        }
+        eprintln!(
+            "  key-set anchor:    {anchor} (realm {:?}; also in {}/anchor.hex)",
+            config.keys.realm,
+            args.dev_dir.display()
+        );
         eprintln!(
             "  data holder token: {} (flow B, domain {:?})\n  holder token:      {} (flows H and A, subject alice)",
             dev::DEV_DATA_HOLDER_TOKEN,

@@ -4,13 +4,18 @@ use std::path::PathBuf;
 
 use blindnym::MAX_BATCH;
 use blindnym::pseudonym::DEFAULT_EVALUATION_BUDGET;
-use clap::Parser;
+use clap::{Parser, Subcommand};
+
+use crate::pseudonymise::PseudonymiseArgs;
 
 /// Runs a sample of a modelled nation's pairwise-pseudonym derivations and reports throughput
 /// against the curve library's own floor.
 #[derive(Parser, Debug)]
-#[command(name = "blindnym", version, about, long_about = None)]
+#[command(name = "blindnym", version, about, long_about = None, args_conflicts_with_subcommands = true)]
 pub struct Args {
+    /// Without a command: the national-scale runner (the flags below).
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Modelled population (subjects); generated while streaming, never stored.
     #[arg(long, default_value_t = 1_400_000_000)]
     pub population: u64,
@@ -54,4 +59,12 @@ pub struct Args {
 /// [`MAX_BATCH`] as the `i64` bound clap's range takes.
 fn max_batch() -> i64 {
     i64::try_from(MAX_BATCH).unwrap_or(i64::MAX)
+}
+
+/// What else `blindnym` does besides the runner.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Pseudonymise one column of a CSV or JSON Lines register through an evaluator service,
+    /// verifying every proof; resumes after a crash from the last completed batch.
+    Pseudonymise(PseudonymiseArgs),
 }

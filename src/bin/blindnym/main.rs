@@ -16,6 +16,7 @@ mod args;
 mod chart;
 mod measure;
 mod nation;
+mod pseudonymise;
 mod report;
 mod table;
 mod threshold;
@@ -188,6 +189,15 @@ fn run(args: &Args) -> Result<bool, Error> {
 /// Parses the command line and runs: exit 0, 2 on a verification mismatch, 1 on an error.
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(args::Command::Pseudonymise(pseudonymise)) = &args.command {
+        return match pseudonymise::run(pseudonymise) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("blindnym pseudonymise: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(&args) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(2),

@@ -1,0 +1,425 @@
+//! `blindnym pseudonymise`: a data holder pseudonymises one column of a CSV or JSON Lines
+//! file for a domain through an evaluator service (flow B, `spec/07-flow-b.md`), verifying
+//! every batch's proof. It writes batch by batch and records its progress, so a run that is
+//! killed resumes from its last completed batch: no row lost, none repeated.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use blindnym::pseudonym::bulk::{BatchResponse, DataHolder};
+use blindnym::pseudonym::{KeySetVerifier, SignedKeySet, VerifiedKeySet};
+use clap::{Args as ClapArgs, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::Error;
+
+/// The input and output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// `blindnym pseudonymise`.
+#[derive(ClapArgs, Debug)]
+pub struct PseudonymiseArgs {
+    /// The evaluator's base URL, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    pub evaluator: String,
+    /// A file holding the bearer token (mode 0600).
+    #[arg(long, value_name = "PATH")]
+    pub token_file: PathBuf,
+    /// The key-set signer's public key (the trust anchor), as hex or as a file holding the
+    /// hex (`blindnym-server --dev` prints it and writes `blindnym-dev/anchor.hex`).
+    #[arg(long, value_name = "HEX|PATH")]
+    pub anchor: String,
+    /// The realm the key set is for.
+    #[arg(long)]
+    pub realm: String,
+    /// The domain (POPRF public info) to pseudonymise for.
+    #[arg(long)]
+    pub domain: String,
+    /// The register to read.
+    #[arg(long, value_name = "PATH")]
+    pub input: PathBuf,
+    /// The column (CSV header or JSON field) holding the identifier.
+    #[arg(long)]
+    pub column: String,
+    /// Where to write the register with the column replaced by pseudonyms (text form).
+    #[arg(long, value_name = "PATH")]
+    pub output: PathBuf,
+    /// The file format [default: from the input's extension].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Rows per batch (one request, one proof).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=65535))]
+    pub batch: u32,
+    /// Attempts per batch before giving up on an unreachable or failing evaluator.
+    #[arg(long, default_value_t = 12)]
+    pub retries: u32,
+}
+
+/// Progress saved after every batch: `batch=B rows=R bytes=L`, meaning the first `R` input
+/// rows are in the first `L` bytes of the output, in batches of `B`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Progress {
+    batch: u32,
+    rows: u64,
+    bytes: u64,
+}
+
+impl Progress {
+    fn path(output: &Path) -> PathBuf {
+        let mut name = output.as_os_str().to_owned();
+        name.push(".progress");
+        PathBuf::from(name)
+    }
+
+    fn load(output: &Path) -> Result<Option<Self>, Error> {
+        let path = Self::path(output);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path)?;
+        let mut progress = Progress::default();
+        for field in text.split_whitespace() {
+            let (key, value) = field.split_once('=').ok_or("malformed progress file")?;
+            match key {
+                "batch" => progress.batch = value.parse()?,
+                "rows" => progress.rows = value.parse()?,
+                "bytes" => progress.bytes = value.parse()?,
+                _ => return Err(format!("{}: unknown field {key}", path.display()).into()),
+            }
+        }
+        Ok(Some(progress))
+    }
+
+    /// Written beside the file, synced, then renamed over it: a crash leaves the old or the
+    /// new progress, never half of one.
+    fn save(&self, output: &Path) -> Result<(), Error> {
+        let path = Self::path(output);
+        let temporary = path.with_extension("progress.tmp");
+        let mut file = File::create(&temporary)?;
+        write!(
+            file,
+            "batch={} rows={} bytes={}",
+            self.batch, self.rows, self.bytes
+        )?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, &path)?;
+        Ok(())
+    }
+}
+
+/// One row of the register: its fields, and the identifier to replace.
+enum Row {
+    Csv(csv::StringRecord),
+    Json(serde_json::Map<String, serde_json::Value>),
+}
+
+/// Reads rows in order, after skipping those already done.
+enum Rows {
+    Csv(csv::StringRecordsIntoIter<File>, usize),
+    Json(std::io::Lines<BufReader<File>>, String),
+}
+
+impl Rows {
+    fn next_batch(&mut self, size: usize, line: &mut u64) -> Result<Vec<(Row, String)>, Error> {
+        let mut out = Vec::with_capacity(size);
+        while out.len() < size {
+            *line += 1;
+            match self {
+                Rows::Csv(records, column) => match records.next() {
+                    None => break,
+                    Some(record) => {
+                        let record = record?;
+                        let id = record
+                            .get(*column)
+                            .ok_or_else(|| format!("row {line}: no such column"))?
+                            .to_owned();
+                        out.push((Row::Csv(record), id));
+                    }
+                },
+                Rows::Json(lines, column) => match lines.next() {
+                    None => break,
+                    Some(text) => {
+                        let value: serde_json::Value = serde_json::from_str(&text?)
+                            .map_err(|e| format!("line {line}: {e}"))?;
+                        let serde_json::Value::Object(map) = value else {
+                            return Err(format!("line {line}: not a JSON object").into());
+                        };
+                        let id = map
+                            .get(column.as_str())
+                            .and_then(|v| v.as_str())
+                            .ok_or_else(|| {
+                                format!("line {line}: field {column:?} missing or not a string")
+                            })?
+                            .to_owned();
+                        out.push((Row::Json(map), id));
+                    }
+                },
+            }
+        }
+        for (_, id) in &out {
+            if id.is_empty() {
+                return Err("an identifier is empty: every row needs one".into());
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The evaluator's refusal as its reason, or a transport failure worth retrying.
+enum Failure {
+    Retry(String),
+    Refused(String),
+}
+
+fn post(agent: &ureq::Agent, url: &str, token: &str, body: &[u8]) -> Result<Vec<u8>, Failure> {
+    let response = agent
+        .post(url)
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Content-Type", "application/octet-stream")
+        .send(body)
+        .map_err(|e| Failure::Retry(e.to_string()))?;
+    let status = response.status().as_u16();
+    let bytes = response
+        .into_body()
+        .with_config()
+        .limit(4 * 1024 * 1024)
+        .read_to_vec()
+        .map_err(|e| Failure::Retry(e.to_string()))?;
+    match status {
+        200 => Ok(bytes),
+        408 | 500..=502 | 504 => Err(Failure::Retry(format!("HTTP {status}"))),
+        _ => {
+            let reason = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| {
+                    Some(format!(
+                        "{}: {}",
+                        v["error"].as_str()?,
+                        v["message"].as_str()?
+                    ))
+                })
+                .unwrap_or_else(|| format!("HTTP {status}"));
+            Err(Failure::Refused(reason))
+        }
+    }
+}
+
+fn with_retries(
+    attempts: u32,
+    mut once: impl FnMut() -> Result<Vec<u8>, Failure>,
+) -> Result<Vec<u8>, Error> {
+    let mut delay = Duration::from_millis(100);
+    let mut last = String::new();
+    for _ in 0..attempts.max(1) {
+        match once() {
+            Ok(bytes) => return Ok(bytes),
+            Err(Failure::Refused(reason)) => {
+                return Err(format!("the evaluator refused: {reason}").into());
+            }
+            Err(Failure::Retry(reason)) => last = reason,
+        }
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+    Err(format!("the evaluator is unreachable after {attempts} attempts: {last}").into())
+}
+
+fn key_set(agent: &ureq::Agent, args: &PseudonymiseArgs) -> Result<VerifiedKeySet, Error> {
+    let url = format!("{}/v1/key-set", args.evaluator.trim_end_matches('/'));
+    let bytes = with_retries(args.retries, || {
+        let response = agent
+            .get(&url)
+            .call()
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        response
+            .into_body()
+            .read_to_vec()
+            .map_err(|e| Failure::Retry(e.to_string()))
+    })?;
+    let text = match std::fs::read_to_string(&args.anchor) {
+        Ok(text) => text,
+        Err(_) => args.anchor.clone(),
+    };
+    let anchor: [u8; 32] = hex::decode(text.trim())?
+        .try_into()
+        .map_err(|_| "--anchor is 32 bytes of hex")?;
+    let anchor = blindnym::pseudonym::key_set::decode_verifying_key(&anchor)?;
+    Ok(KeySetVerifier::new(anchor, args.realm.as_bytes())
+        .accept(&SignedKeySet::from_bytes(&bytes)?, now())?)
+}
+
+/// Runs `blindnym pseudonymise`.
+///
+/// # Errors
+/// A message naming the row, the evaluator's refusal or the file at fault.
+pub fn run(args: &PseudonymiseArgs) -> Result<(), Error> {
+    let format = match args.format {
+        Some(format) => format,
+        None if args
+            .input
+            .extension()
+            .is_some_and(|e| e == "jsonl" || e == "ndjson") =>
+        {
+            Format::Jsonl
+        }
+        None => Format::Csv,
+    };
+    let token = std::fs::read_to_string(&args.token_file)?.trim().to_owned();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(60)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let keys = key_set(&agent, args)?;
+    let holder = DataHolder::new(keys, args.domain.as_bytes())?;
+    let url = format!(
+        "{}/v1/flow-b/evaluate",
+        args.evaluator.trim_end_matches('/')
+    );
+
+    // Resume from the saved progress, or start a new output.
+    let progress = Progress::load(&args.output)?;
+    if progress.is_none() && args.output.exists() {
+        return Err(format!(
+            "{} exists and has no progress file: remove it or write elsewhere",
+            args.output.display()
+        )
+        .into());
+    }
+    let mut progress = progress.unwrap_or(Progress {
+        batch: args.batch,
+        rows: 0,
+        bytes: 0,
+    });
+    if progress.batch != args.batch {
+        return Err(format!(
+            "resuming a run made with --batch {}: use it again",
+            progress.batch
+        )
+        .into());
+    }
+    let mut file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(&args.output)?;
+    file.set_len(progress.bytes)?;
+    file.seek(SeekFrom::End(0))?;
+    let mut line = 0u64;
+    let input = File::open(&args.input)?;
+    let mut rows = match format {
+        Format::Csv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .from_reader(input);
+            let headers = reader.headers()?.clone();
+            let column = headers
+                .iter()
+                .position(|h| h == args.column)
+                .ok_or_else(|| format!("no column {:?} in the header", args.column))?;
+            if progress.rows == 0 && progress.bytes == 0 {
+                let mut writer = csv::Writer::from_writer(&mut file);
+                writer.write_record(&headers)?;
+                writer.flush()?;
+            }
+            line += 1;
+            Rows::Csv(reader.into_records(), column)
+        }
+        Format::Jsonl => Rows::Json(BufReader::new(input).lines(), args.column.clone()),
+    };
+    // Skip what the saved progress says is done.
+    let mut skipped = 0;
+    while skipped < progress.rows {
+        let chunk = usize::try_from((progress.rows - skipped).min(65_536))?;
+        let got = rows.next_batch(chunk, &mut line)?.len();
+        if got == 0 {
+            return Err("the input is shorter than the saved progress".into());
+        }
+        skipped += u64::try_from(got)?;
+    }
+    file.sync_data()?;
+    progress.bytes = file.metadata()?.len();
+
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template(
+        "{spinner} {pos} rows ({per_sec}) {msg}",
+    )?);
+    bar.set_position(progress.rows);
+    let batch = usize::try_from(args.batch)?;
+    loop {
+        let chunk = rows.next_batch(batch, &mut line)?;
+        if chunk.is_empty() {
+            break;
+        }
+        let ids: Vec<&str> = chunk.iter().map(|(_, id)| id.as_str()).collect();
+        let (blinded, request) = holder.blind_batch(&ids, &mut rand::rng())?;
+        let body = request.to_bytes();
+        let answer = with_retries(args.retries, || post(&agent, &url, &token, &body))?;
+        // Every proof is verified before a pseudonym is written.
+        let pseudonyms =
+            holder.finalize_batch(&blinded, &BatchResponse::from_bytes(&answer)?, now())?;
+        let mut out = BufWriter::new(&mut file);
+        for ((row, _), pseudonym) in chunk.into_iter().zip(&pseudonyms) {
+            match row {
+                Row::Csv(record) => {
+                    let Rows::Csv(_, column) = &rows else {
+                        return Err("format changed".into());
+                    };
+                    let fields: Vec<String> = record
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| {
+                            if i == *column {
+                                pseudonym.to_text()
+                            } else {
+                                f.to_owned()
+                            }
+                        })
+                        .collect();
+                    let mut writer = csv::WriterBuilder::new()
+                        .has_headers(false)
+                        .from_writer(&mut out);
+                    writer.write_record(&fields)?;
+                    writer.flush()?;
+                }
+                Row::Json(mut map) => {
+                    map.insert(
+                        args.column.clone(),
+                        serde_json::Value::String(pseudonym.to_text()),
+                    );
+                    serde_json::to_writer(&mut out, &map)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+        }
+        out.flush()?;
+        drop(out);
+        file.sync_data()?;
+        progress.rows += u64::try_from(pseudonyms.len())?;
+        progress.bytes = file.metadata()?.len();
+        progress.save(&args.output)?;
+        bar.set_position(progress.rows);
+    }
+    bar.finish_and_clear();
+    std::fs::remove_file(Progress::path(&args.output))?;
+    eprintln!(
+        "pseudonymised {} rows into {}",
+        progress.rows,
+        args.output.display()
+    );
+    Ok(())
+}
