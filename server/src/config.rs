@@ -33,6 +33,12 @@ pub struct ServerSection {
     /// Serve plain HTTP. Development only: TLS is the deployment setting.
     #[serde(default)]
     pub insecure_http: bool,
+    /// PEM certificate chain for TLS (required unless `insecure_http`).
+    #[serde(default)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key for TLS, mode 0600 (required unless `insecure_http`).
+    #[serde(default)]
+    pub tls_key_file: Option<PathBuf>,
     /// Largest request body, bytes (a flow B batch of 65535 elements is about 2.1 MB).
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
@@ -105,11 +111,11 @@ impl Config {
     }
 }
 
-/// Reads a 32-byte secret file, refusing one that group or others may read.
+/// Refuses a secret file that group or others may read (on Unix).
 ///
 /// # Errors
-/// [`ServerError::Config`] for a missing, loose or wrong-sized file.
-pub fn read_secret(path: &Path) -> Result<Zeroizing<[u8; 32]>> {
+/// [`ServerError::Config`] for a missing or loose file.
+pub fn check_private(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -125,6 +131,17 @@ pub fn read_secret(path: &Path) -> Result<Zeroizing<[u8; 32]>> {
             )));
         }
     }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Reads a 32-byte secret file, refusing one that group or others may read.
+///
+/// # Errors
+/// [`ServerError::Config`] for a missing, loose or wrong-sized file.
+pub fn read_secret(path: &Path) -> Result<Zeroizing<[u8; 32]>> {
+    check_private(path)?;
     let bytes = Zeroizing::new(
         std::fs::read(path).map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))?,
     );

@@ -36,6 +36,8 @@ pub fn config(dir: &Path, listen: std::net::SocketAddr) -> Result<Config> {
             listen,
             data_dir: dir.join("data"),
             insecure_http: true,
+            tls_cert_file: None,
+            tls_key_file: None,
             max_body_bytes: 2_200_000,
             request_timeout_ms: 30_000,
         },

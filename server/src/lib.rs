@@ -11,6 +11,7 @@ pub mod config;
 pub mod dev;
 pub mod error;
 pub mod store;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,17 +21,26 @@ pub use config::Config;
 pub use error::{Result, ServerError};
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes the requests in
-/// flight (graceful shutdown).
+/// flight (graceful shutdown). With `tls`, every connection is TLS; without, plain HTTP
+/// (development only).
 ///
 /// # Errors
 /// [`ServerError::Config`] when serving fails.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| ServerError::Config(format!("serve: {e}")))
+    let failed = |e: std::io::Error| ServerError::Config(format!("serve: {e}"));
+    match tls {
+        Some(config) => axum::serve(tls::TlsListener::new(listener, config)?, router(state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(failed),
+        None => axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(failed),
+    }
 }

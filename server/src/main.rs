@@ -60,13 +60,20 @@ async fn run(args: Args) -> Result<(), ServerError> {
             .ok_or_else(|| ServerError::Config("--config or --dev".into()))?;
         Config::load(&path)?
     };
-    if !config.server.insecure_http {
-        return Err(ServerError::Config(
-            "TLS is not built into this version yet: set [server] insecure_http = true \
-             (development only) and put the evaluator behind a TLS terminator"
-                .into(),
-        ));
-    }
+    let tls = if config.server.insecure_http {
+        None
+    } else {
+        match (&config.server.tls_cert_file, &config.server.tls_key_file) {
+            (Some(cert), Some(key)) => Some(blindnym_server::tls::server_config(cert, key)?),
+            _ => {
+                return Err(ServerError::Config(
+                    "[server] needs tls_cert_file and tls_key_file (or insecure_http = true, \
+                     development only)"
+                        .into(),
+                ));
+            }
+        }
+    };
     let state = Arc::new(AppState::new(&config)?);
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
@@ -74,7 +81,12 @@ async fn run(args: Args) -> Result<(), ServerError> {
     let address = listener
         .local_addr()
         .map_err(|e| ServerError::Config(e.to_string()))?;
-    eprintln!("blindnym-server listening on http://{address} (plain HTTP: development only)");
+    match tls {
+        Some(_) => eprintln!("blindnym-server listening on https://{address}"),
+        None => eprintln!(
+            "blindnym-server listening on http://{address} (plain HTTP: development only)"
+        ),
+    }
     if args.dev {
         let signer = blindnym::pseudonym::KeySetSigner::from_bytes(
             blindnym_server::config::read_secret(&config.keys.signer_file)?.as_ref(),
@@ -104,7 +116,7 @@ async fn run(args: Args) -> Result<(), ServerError> {
             dev::DEV_HOLDER_TOKEN
         );
     }
-    serve(listener, state, shutdown_signal()).await
+    serve(listener, state, tls, shutdown_signal()).await
 }
 
 #[tokio::main]

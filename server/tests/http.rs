@@ -43,7 +43,7 @@ async fn start(config: &Config) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address: SocketAddr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, state.clone(), async move {
+    let task = tokio::spawn(serve(listener, state.clone(), None, async move {
         let _ = stopped.await;
     }));
     Running {
@@ -382,4 +382,63 @@ fn the_example_configuration_parses() {
     let config = Config::load(&path).unwrap();
     assert_eq!(config.callers.len(), 2);
     assert_eq!(config.callers[1].subject.as_deref(), Some("alice"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_serves_and_plain_http_is_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dev_config(dir.path());
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    blindnym_server::config::write_token(&key, &certified.signing_key.serialize_pem()).unwrap();
+    let tls = blindnym_server::tls::server_config(&cert, &key).unwrap();
+
+    let state = Arc::new(AppState::new(&config).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, state, Some(tls), async move {
+        let _ = stopped.await;
+    }));
+
+    // A client that trusts the certificate gets the key set over TLS.
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(certified.cert.der().clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut stream = connector.connect(name, tcp).await.unwrap();
+    stream
+        .write_all(b"GET /v1/key-set HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+
+    // Plain HTTP to the TLS port gets no HTTP answer.
+    let plain = reqwest::get(format!("http://{address}/healthz")).await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+
+    // A key file others may read is refused.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(blindnym_server::tls::server_config(&cert, &key).is_err());
+    }
 }
