@@ -23,9 +23,9 @@ use zeroize::Zeroizing;
 use super::params::Threshold;
 use super::rng_bridge::RngBridge;
 use super::share::{
-    KeyShare, VerificationShares, identifier, scalar_from_frost, verification_from_frost,
+    KeyShare, VerificationShares, identifier, index_of, scalar_from_frost, verification_from_frost,
 };
-use super::signing::{MAX_FROST_MESSAGE_LEN, SigningPublic, SigningShare};
+use super::signing::{SigningPublic, SigningShare, frost_decode};
 use crate::error::{Error, Result};
 
 /// FROST(ristretto255, SHA-512): the ciphersuite of the OPRF keys' DKG.
@@ -43,39 +43,10 @@ pub type SigningKeyGeneration = KeyGeneration<Ed25519>;
 
 /// Maps FROST's culprit (if any) to our evaluator index.
 fn culprit<C: Ciphersuite>(params: Threshold, error: &frost_core::Error<C>) -> Error {
-    let found = error
-        .culprits()
-        .first()
-        .and_then(|id| (1..=params.n()).find(|&i| identifier::<C>(i).ok().as_ref() == Some(id)));
-    match found {
+    match error.culprits().first().and_then(|id| index_of(params, id)) {
         Some(dealer) => Error::BadDealing { dealer },
         None => Error::Malformed,
     }
-}
-
-/// Header `from:2 || to:2`, then FROST's own encoding, which must re-encode byte for byte.
-fn decode_frost<T>(
-    bytes: &[u8],
-    decode: impl Fn(&[u8]) -> Option<T>,
-    encode: impl Fn(&T) -> Option<Vec<u8>>,
-) -> Result<(u16, u16, T)> {
-    if bytes.len() > MAX_FROST_MESSAGE_LEN {
-        return Err(Error::InputTooLong);
-    }
-    let (header, payload) = bytes.split_first_chunk::<4>().ok_or(Error::InvalidLength {
-        expected: 4,
-        actual: bytes.len(),
-    })?;
-    let from = u16::from_be_bytes([header[0], header[1]]);
-    let to = u16::from_be_bytes([header[2], header[3]]);
-    if from == 0 {
-        return Err(Error::UnknownEvaluator { index: from });
-    }
-    let value = decode(payload).ok_or(Error::Malformed)?;
-    if encode(&value).as_deref() != Some(payload) {
-        return Err(Error::Malformed);
-    }
-    Ok((from, to, value))
 }
 
 /// Round one's broadcast from participant `from`.
@@ -108,11 +79,11 @@ impl<C: Ciphersuite> DkgBroadcast<C> {
     /// sender 0 or a nonzero recipient, [`Error::Malformed`] for bytes FROST rejects or does
     /// not re-encode identically.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let (from, to, package) = decode_frost(
-            bytes,
-            |b| round1::Package::<C>::deserialize(b).ok(),
-            |p| p.serialize().ok(),
-        )?;
+        let (from, header, package) =
+            frost_decode::<4, _, _>(bytes, round1::Package::<C>::deserialize, |p| {
+                p.serialize().ok()
+            })?;
+        let to = u16::from_be_bytes([header[2], header[3]]);
         if to != 0 {
             return Err(Error::UnknownEvaluator { index: to });
         }
@@ -166,11 +137,11 @@ impl<C: Ciphersuite> DkgPrivate<C> {
     /// # Errors
     /// As [`DkgBroadcast::from_bytes`]; recipient 0 is [`Error::UnknownEvaluator`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let (from, to, package) = decode_frost(
-            bytes,
-            |b| round2::Package::<C>::deserialize(b).ok(),
-            |p| p.serialize().ok(),
-        )?;
+        let (from, header, package) =
+            frost_decode::<4, _, _>(bytes, round2::Package::<C>::deserialize, |p| {
+                p.serialize().ok()
+            })?;
+        let to = u16::from_be_bytes([header[2], header[3]]);
         if to == 0 {
             return Err(Error::UnknownEvaluator { index: to });
         }

@@ -175,6 +175,15 @@ pub(crate) fn identifier<C: frost_core::Ciphersuite>(
     frost_core::Identifier::<C>::try_from(index).map_err(|_| Error::UnknownEvaluator { index })
 }
 
+/// The evaluator index of a FROST identifier among `1..=n` (FROST names culprits by
+/// identifier).
+pub(crate) fn index_of<C: frost_core::Ciphersuite>(
+    params: Threshold,
+    id: &frost_core::Identifier<C>,
+) -> Option<u16> {
+    (1..=params.n()).find(|&i| identifier::<C>(i).ok().as_ref() == Some(id))
+}
+
 /// A FROST ristretto255 signing share as our scalar (they meet at the 32-byte encoding).
 pub(crate) fn scalar_from_frost(share: &frost::keys::SigningShare) -> Result<Scalar> {
     let bytes = Zeroizing::new(share.serialize());

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use super::params::Threshold;
 use super::rng_bridge::RngBridge;
-use super::share::identifier;
+use super::share::{identifier, index_of};
 use crate::error::{Error, Result};
 use crate::pseudonym::key_set::decode_verifying_key;
 
@@ -62,9 +62,10 @@ impl SigningShare {
     /// [`Error::Malformed`] for bytes FROST rejects or does not re-encode identically,
     /// [`Error::UnknownEvaluator`] for an index that does not match the package's.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let (index, package) = frost_decode(bytes, frost::keys::KeyPackage::deserialize, |p| {
-            p.serialize().ok()
-        })?;
+        let (index, _, package) =
+            frost_decode::<2, _, _>(bytes, frost::keys::KeyPackage::deserialize, |p| {
+                p.serialize().ok()
+            })?;
         if *package.identifier() != identifier::<frost::Ed25519Sha512>(index)? {
             return Err(Error::UnknownEvaluator { index });
         }
@@ -72,21 +73,25 @@ impl SigningShare {
     }
 }
 
-/// Splits `index:2 || payload` and decodes the payload with FROST, which must re-encode it
-/// byte for byte (no second encoding of one value gets through).
-fn frost_decode<T, E>(
+/// Splits `header:N || payload`, the header opening with a nonzero evaluator index, and
+/// decodes the payload with FROST, which must re-encode it byte for byte (no second encoding
+/// of one value gets through). Every FROST-carrying message decodes through here.
+pub(crate) fn frost_decode<const N: usize, T, E>(
     bytes: &[u8],
     decode: impl Fn(&[u8]) -> core::result::Result<T, E>,
     encode: impl Fn(&T) -> Option<Vec<u8>>,
-) -> Result<(u16, T)> {
+) -> Result<(u16, [u8; N], T)> {
     if bytes.len() > MAX_FROST_MESSAGE_LEN {
         return Err(Error::InputTooLong);
     }
-    let (index, payload) = bytes.split_first_chunk::<2>().ok_or(Error::InvalidLength {
-        expected: 2,
+    let (header, payload) = bytes.split_first_chunk::<N>().ok_or(Error::InvalidLength {
+        expected: N,
         actual: bytes.len(),
     })?;
-    let index = u16::from_be_bytes(*index);
+    let index = header
+        .first_chunk::<2>()
+        .map(|i| u16::from_be_bytes(*i))
+        .ok_or(Error::Malformed)?;
     if index == 0 {
         return Err(Error::UnknownEvaluator { index });
     }
@@ -94,7 +99,7 @@ fn frost_decode<T, E>(
     if encode(&value).as_deref() != Some(payload) {
         return Err(Error::Malformed);
     }
-    Ok((index, value))
+    Ok((index, *header, value))
 }
 
 /// The public side of the shared signing key: the group key (the relying party's
@@ -297,8 +302,8 @@ impl SignerCommitment {
     /// [`Error::InvalidLength`], [`Error::UnknownEvaluator`] for index 0,
     /// [`Error::Malformed`] for bytes FROST rejects, [`Error::InputTooLong`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let (index, commitments) =
-            frost_decode(bytes, frost::round1::SigningCommitments::deserialize, |c| {
+        let (index, _, commitments) =
+            frost_decode::<2, _, _>(bytes, frost::round1::SigningCommitments::deserialize, |c| {
                 c.serialize().ok()
             })?;
         Ok(Self { index, commitments })
@@ -326,8 +331,8 @@ impl SignatureShare {
     /// # Errors
     /// As [`SignerCommitment::from_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let (index, share) =
-            frost_decode(bytes, frost::round2::SignatureShare::deserialize, |s| {
+        let (index, _, share) =
+            frost_decode::<2, _, _>(bytes, frost::round2::SignatureShare::deserialize, |s| {
                 Some(s.serialize())
             })?;
         Ok(Self { index, share })
@@ -427,16 +432,17 @@ pub fn aggregate(
             return Err(Error::UnknownEvaluator { index: share.index });
         }
     }
-    let signature = frost::aggregate(&package, &map, &public.package).map_err(|error| {
-        let culprit = error.culprits().first().and_then(|id| {
-            (1..=public.params.n())
-                .find(|&i| identifier::<frost::Ed25519Sha512>(i).ok() == Some(*id))
-        });
-        match culprit {
-            Some(evaluator) => Error::BadSignatureShare { evaluator },
-            None => Error::BadSignature,
-        }
-    })?;
+    let signature =
+        frost::aggregate(&package, &map, &public.package).map_err(|error| {
+            match error
+                .culprits()
+                .first()
+                .and_then(|id| index_of(public.params, id))
+            {
+                Some(evaluator) => Error::BadSignatureShare { evaluator },
+                None => Error::BadSignature,
+            }
+        })?;
     let bytes = signature.serialize().map_err(|_| Error::BadSignature)?;
     let array: [u8; 64] = bytes
         .as_slice()
