@@ -23,7 +23,9 @@ use blindnym::pseudonym::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::config::{Config, read_secret};
+use zeroize::Zeroizing;
+
+use crate::config::{Config, check_private, read_secret};
 use crate::error::{Result, ServerError};
 use crate::store::{SharedStore, Store};
 
@@ -196,10 +198,20 @@ impl AppState {
         std::fs::create_dir_all(&config.server.data_dir).map_err(|e| {
             ServerError::Config(format!("{}: {e}", config.server.data_dir.display()))
         })?;
-        let store = Arc::new(Store::open(
-            &config.server.data_dir.join("blindnym.sqlite3"),
-            config.keys.quota,
-        )?);
+        let store = Arc::new(match &config.server.postgres_url_file {
+            Some(path) => {
+                check_private(path)?;
+                let url = Zeroizing::new(
+                    std::fs::read_to_string(path)
+                        .map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))?,
+                );
+                Store::open_postgres(url.trim(), config.keys.quota)?
+            }
+            None => Store::open(
+                &config.server.data_dir.join("blindnym.sqlite3"),
+                config.keys.quota,
+            )?,
+        });
         // The store enforces the budgets (they survive restarts); the library's own counters
         // are left unlimited.
         let unlimited = || EvaluationBudget::new(u64::MAX);

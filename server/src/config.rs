@@ -30,6 +30,10 @@ pub struct ServerSection {
     pub listen: SocketAddr,
     /// Folder of the SQLite store.
     pub data_dir: PathBuf,
+    /// A file (mode 0600) holding a PostgreSQL connection string: budgets and quotas are kept
+    /// there instead of SQLite, shared by every replica of this evaluator that names it.
+    #[serde(default)]
+    pub postgres_url_file: Option<PathBuf>,
     /// Serve plain HTTP. Development only: TLS is the deployment setting.
     #[serde(default)]
     pub insecure_http: bool,

@@ -35,6 +35,7 @@ pub fn config(dir: &Path, listen: std::net::SocketAddr) -> Result<Config> {
         server: ServerSection {
             listen,
             data_dir: dir.join("data"),
+            postgres_url_file: None,
             insecure_http: true,
             tls_cert_file: None,
             tls_key_file: None,

@@ -1,6 +1,6 @@
 //! `blindnym-server`: the blindnym evaluator as an HTTP service (flows H, A and B and the
 //! signed key set), with budgets and quotas in an embedded SQLite store that survives
-//! restarts. The protocol is the `blindnym` crate's, unchanged: this crate authenticates
+//! restarts, or in PostgreSQL shared by several replicas. The protocol is the `blindnym` crate's, unchanged: this crate authenticates
 //! callers, moves bytes and keeps counts.
 //!
 //! Run `blindnym-server --dev` for a local evaluator with generated keys, or
@@ -10,6 +10,7 @@ pub mod app;
 pub mod config;
 pub mod dev;
 pub mod error;
+mod postgres;
 pub mod store;
 pub mod tls;
 

@@ -1,7 +1,9 @@
-//! Budgets and quotas that survive restarts: an embedded SQLite database (`spec/04-keys.md`
-//! §4.3, `spec/07-flow-b.md` §7.4). Every charge is one conditional `UPDATE`, all or none, so
-//! concurrent requests never overspend and a refused charge spends nothing (a request refused
-//! for its quota has already spent the key's budget, as §7.4 orders it).
+//! Budgets and quotas that survive restarts (`spec/04-keys.md` §4.3, `spec/07-flow-b.md` §7.4):
+//! an embedded SQLite database by default, or PostgreSQL when several replicas of one
+//! evaluator share the counts ([`crate::postgres`]). Every charge is one conditional upsert,
+//! all or none, so concurrent requests — on one replica or several — never overspend and a
+//! refused charge spends nothing (a request refused for its quota has already spent the key's
+//! budget, as §7.4 orders it).
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -10,20 +12,36 @@ use blindnym::pseudonym::bulk::{CallerId, Quota};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Result, ServerError};
+use crate::postgres::Postgres;
+
+/// One counter: a key's budget or a caller's quota in a domain.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Counter<'a> {
+    /// The evaluations of one epoch key (`epoch-E/role`).
+    Budget(&'a str),
+    /// The evaluations of one caller in one domain.
+    Quota(&'a [u8], &'a [u8]),
+}
+
+#[derive(Debug)]
+enum Backend {
+    Sqlite(Mutex<Connection>),
+    Postgres(Postgres),
+}
 
 /// The evaluator's persistent counters.
 #[derive(Debug)]
 pub struct Store {
-    connection: Mutex<Connection>,
+    backend: Backend,
     quota_limit: u64,
 }
 
-fn as_i64(value: u64) -> Result<i64> {
+pub(crate) fn as_i64(value: u64) -> Result<i64> {
     i64::try_from(value).map_err(|_| ServerError::Store(format!("count {value} too large")))
 }
 
 impl Store {
-    /// Opens (or creates) the database at `path`; each caller may do `quota_limit`
+    /// Opens (or creates) the SQLite database at `path`; each caller may do `quota_limit`
     /// evaluations per domain.
     ///
     /// # Errors
@@ -39,17 +57,82 @@ impl Store {
                  PRIMARY KEY (caller, domain));",
         )?;
         Ok(Self {
-            connection: Mutex::new(connection),
+            backend: Backend::Sqlite(Mutex::new(connection)),
             quota_limit,
         })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let connection = self
-            .connection
+    /// Connects to the PostgreSQL database of `url` (a libpq connection string or URL),
+    /// shared by every replica of this evaluator, and creates its tables if missing.
+    ///
+    /// # Errors
+    /// [`ServerError::Store`] when the database cannot be reached or migrated.
+    pub fn open_postgres(url: &str, quota_limit: u64) -> Result<Self> {
+        Ok(Self {
+            backend: Backend::Postgres(Postgres::connect(url)?),
+            quota_limit,
+        })
+    }
+
+    fn sqlite<T>(
+        connection: &Mutex<Connection>,
+        f: impl FnOnce(&Connection) -> Result<T>,
+    ) -> Result<T> {
+        let connection = connection
             .lock()
             .map_err(|_| ServerError::Store("connection lock poisoned".into()))?;
         f(&connection)
+    }
+
+    /// Adds `count` to `counter` if the sum stays within `limit`; `Ok(false)` when it would not.
+    fn add(&self, counter: Counter<'_>, count: u64, limit: u64) -> Result<bool> {
+        let (count, limit) = (as_i64(count)?, as_i64(limit)?);
+        match &self.backend {
+            Backend::Postgres(pg) => pg.add(counter, count, limit),
+            Backend::Sqlite(connection) => Self::sqlite(connection, |c| {
+                let changed = match counter {
+                    Counter::Budget(key) => c.execute(
+                        "INSERT INTO budgets (key, used) SELECT ?1, ?2 WHERE ?2 <= ?3
+                         ON CONFLICT (key) DO UPDATE SET used = used + excluded.used
+                         WHERE used + excluded.used <= ?3",
+                        params![key, count, limit],
+                    )?,
+                    Counter::Quota(caller, domain) => c.execute(
+                        "INSERT INTO quotas (caller, domain, used) SELECT ?1, ?2, ?3 WHERE ?3 <= ?4
+                         ON CONFLICT (caller, domain) DO UPDATE SET used = used + excluded.used
+                         WHERE used + excluded.used <= ?4",
+                        params![caller, domain, count, limit],
+                    )?,
+                };
+                Ok(changed == 1)
+            }),
+        }
+    }
+
+    fn used(&self, counter: Counter<'_>) -> Result<u64> {
+        let used = match &self.backend {
+            Backend::Postgres(pg) => pg.used(counter)?,
+            Backend::Sqlite(connection) => Self::sqlite(connection, |c| {
+                let row = match counter {
+                    Counter::Budget(key) => c
+                        .query_row(
+                            "SELECT used FROM budgets WHERE key = ?1",
+                            params![key],
+                            |r| r.get(0),
+                        )
+                        .optional()?,
+                    Counter::Quota(caller, domain) => c
+                        .query_row(
+                            "SELECT used FROM quotas WHERE caller = ?1 AND domain = ?2",
+                            params![caller, domain],
+                            |r| r.get(0),
+                        )
+                        .optional()?,
+                };
+                Ok(row.unwrap_or(0i64))
+            })?,
+        };
+        u64::try_from(used).map_err(|_| ServerError::Store(format!("negative count {used}")))
     }
 
     /// Charges `count` evaluations to `key`'s budget of `limit`, all or none.
@@ -57,22 +140,11 @@ impl Store {
     /// # Errors
     /// `Protocol(BudgetExhausted)` when fewer than `count` remain; [`ServerError::Store`].
     pub fn charge_budget(&self, key: &str, limit: u64, count: u64) -> Result<()> {
-        let (limit, count) = (as_i64(limit)?, as_i64(count)?);
-        self.with(|c| {
-            c.execute(
-                "INSERT OR IGNORE INTO budgets (key, used) VALUES (?1, 0)",
-                params![key],
-            )?;
-            let changed = c.execute(
-                "UPDATE budgets SET used = used + ?2 WHERE key = ?1 AND used + ?2 <= ?3",
-                params![key, count, limit],
-            )?;
-            if changed == 1 {
-                Ok(())
-            } else {
-                Err(ServerError::Protocol(blindnym::Error::BudgetExhausted))
-            }
-        })
+        if self.add(Counter::Budget(key), count, limit)? {
+            Ok(())
+        } else {
+            Err(ServerError::Protocol(blindnym::Error::BudgetExhausted))
+        }
     }
 
     /// Evaluations `key` has spent.
@@ -80,16 +152,7 @@ impl Store {
     /// # Errors
     /// [`ServerError::Store`].
     pub fn budget_used(&self, key: &str) -> Result<u64> {
-        self.with(|c| {
-            let used: Option<i64> = c
-                .query_row(
-                    "SELECT used FROM budgets WHERE key = ?1",
-                    params![key],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            Ok(used.and_then(|u| u64::try_from(u).ok()).unwrap_or(0))
-        })
+        self.used(Counter::Budget(key))
     }
 
     /// Evaluations `caller` has spent in `domain`.
@@ -97,35 +160,15 @@ impl Store {
     /// # Errors
     /// [`ServerError::Store`].
     pub fn quota_used(&self, caller: &[u8], domain: &[u8]) -> Result<u64> {
-        self.with(|c| {
-            let used: Option<i64> = c
-                .query_row(
-                    "SELECT used FROM quotas WHERE caller = ?1 AND domain = ?2",
-                    params![caller, domain],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            Ok(used.and_then(|u| u64::try_from(u).ok()).unwrap_or(0))
-        })
+        self.used(Counter::Quota(caller, domain))
     }
 
     fn charge_quota(&self, caller: &[u8], domain: &[u8], count: u64) -> Result<()> {
-        let (limit, count) = (as_i64(self.quota_limit)?, as_i64(count)?);
-        self.with(|c| {
-            c.execute(
-                "INSERT OR IGNORE INTO quotas (caller, domain, used) VALUES (?1, ?2, 0)",
-                params![caller, domain],
-            )?;
-            let changed = c.execute(
-                "UPDATE quotas SET used = used + ?3 WHERE caller = ?1 AND domain = ?2 AND used + ?3 <= ?4",
-                params![caller, domain, count, limit],
-            )?;
-            if changed == 1 {
-                Ok(())
-            } else {
-                Err(ServerError::Protocol(blindnym::Error::QuotaExceeded))
-            }
-        })
+        if self.add(Counter::Quota(caller, domain), count, self.quota_limit)? {
+            Ok(())
+        } else {
+            Err(ServerError::Protocol(blindnym::Error::QuotaExceeded))
+        }
     }
 }
 

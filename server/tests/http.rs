@@ -6,96 +6,19 @@
     reason = "test helpers outside #[test]: a panic is a failed test"
 )]
 
-use std::net::SocketAddr;
+mod support;
+
 use std::path::Path;
 use std::sync::Arc;
 
 use blindnym::pseudonym::bulk::{BatchResponse, DataHolder};
 use blindnym::pseudonym::holder_derived::{self, MasterCredential};
-use blindnym::pseudonym::{
-    ChannelBinding, KeySetSigner, KeySetVerifier, MemoryNonceStore, ServiceId, SignedKeySet,
-    SubjectId, VerifiedKeySet, attested,
-};
+use blindnym::pseudonym::{ChannelBinding, MemoryNonceStore, ServiceId, SubjectId, attested};
 use blindnym_server::config::read_secret;
 use blindnym_server::dev::{DEV_DATA_HOLDER_TOKEN, DEV_DOMAIN, DEV_HOLDER_TOKEN};
-use blindnym_server::{AppState, Config, dev, serve};
-use serde_json::Value;
+use blindnym_server::{AppState, Config, serve};
+use support::{code, dev_config, key_set, now, post, start};
 use tokio::sync::oneshot;
-
-struct Running {
-    url: String,
-    state: Arc<AppState>,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<blindnym_server::Result<()>>,
-}
-
-impl Running {
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        self.task.await.unwrap().unwrap();
-    }
-}
-
-async fn start(config: &Config) -> Running {
-    let state = Arc::new(AppState::new(config).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address: SocketAddr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, state.clone(), None, async move {
-        let _ = stopped.await;
-    }));
-    Running {
-        url: format!("http://{address}"),
-        state,
-        stop: Some(stop),
-        task,
-    }
-}
-
-fn dev_config(dir: &Path) -> Config {
-    dev::config(dir, "127.0.0.1:0".parse().unwrap()).unwrap()
-}
-
-async fn post(url: &str, token: Option<&str>, body: Vec<u8>) -> (u16, Vec<u8>) {
-    let client = reqwest::Client::new();
-    let mut request = client.post(url).body(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    (
-        response.status().as_u16(),
-        response.bytes().await.unwrap().to_vec(),
-    )
-}
-
-fn code(body: &[u8]) -> String {
-    let value: Value = serde_json::from_slice(body).unwrap();
-    value["error"].as_str().unwrap().to_owned()
-}
-
-async fn key_set(running: &Running, config: &Config) -> VerifiedKeySet {
-    let bytes = reqwest::get(format!("{}/v1/key-set", running.url))
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let signer =
-        KeySetSigner::from_bytes(read_secret(&config.keys.signer_file).unwrap().as_ref()).unwrap();
-    KeySetVerifier::new(signer.verifying_key(), config.keys.realm.as_bytes())
-        .accept(&SignedKeySet::from_bytes(&bytes).unwrap(), now())
-        .unwrap()
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_flow_over_http_equals_the_library() {
