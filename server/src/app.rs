@@ -28,6 +28,7 @@ use zeroize::Zeroizing;
 use crate::config::{Config, check_private, read_secret};
 use crate::error::{Result, ServerError};
 use crate::store::{SharedStore, Store};
+use crate::threshold::ThresholdState;
 
 /// A flow a caller may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,15 +43,15 @@ pub enum Flow {
 
 /// One configured caller.
 #[derive(Debug)]
-struct Caller {
-    id: CallerId,
-    flows: HashSet<Flow>,
+pub(crate) struct Caller {
+    pub(crate) id: CallerId,
+    pub(crate) flows: HashSet<Flow>,
     subject: Option<SubjectId>,
 }
 
 /// Request and evaluation counters for `/metrics`.
 #[derive(Debug, Default)]
-struct Metrics {
+pub(crate) struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     evaluations: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -62,7 +63,7 @@ impl Metrics {
         }
     }
 
-    fn evaluated(&self, flow: &'static str, count: u64) {
+    pub(crate) fn evaluated(&self, flow: &'static str, count: u64) {
         if let Ok(mut map) = self.evaluations.lock() {
             *map.entry(flow).or_default() += count;
         }
@@ -95,18 +96,24 @@ impl Metrics {
     }
 }
 
+/// A single evaluator's three keys (`spec/05`–`spec/07`).
+struct Single {
+    holder_derived: holder_derived::Evaluator,
+    attested: attested::Evaluator,
+    bulk: bulk::Evaluator,
+}
+
 /// Everything the handlers share.
 pub struct AppState {
     epoch: u32,
     key_set: Vec<u8>,
-    budget: u64,
-    holder_derived: holder_derived::Evaluator,
-    attested: attested::Evaluator,
-    bulk: bulk::Evaluator,
-    grants: Grants,
+    pub(crate) budget: u64,
+    single: Option<Single>,
+    threshold: Option<Arc<ThresholdState>>,
+    pub(crate) grants: Grants,
     callers: HashMap<[u8; 32], Caller>,
-    store: Arc<Store>,
-    metrics: Metrics,
+    pub(crate) store: Arc<Store>,
+    pub(crate) metrics: Metrics,
     max_body: usize,
     timeout: Duration,
 }
@@ -131,30 +138,61 @@ fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// A single evaluator's keys from the root seed: the ratchet's first epoch and a key set
+/// signed now for 30 days.
+fn single_evaluator(
+    config: &Config,
+    grants: &Grants,
+    store: &Arc<Store>,
+) -> Result<(u32, Vec<u8>, Single)> {
+    let required = |file: &Option<std::path::PathBuf>, name: &str| {
+        file.clone().ok_or_else(|| {
+            ServerError::Config(format!("[keys] {name} is required without [threshold]"))
+        })
+    };
+    let realm = config.keys.realm.as_bytes();
+    let seed = read_secret(&required(&config.keys.root_seed_file, "root_seed_file")?)?;
+    let root = RootSeed::from_bytes(seed.as_ref())?;
+    let ratchet = KeyRatchet::new(&root, realm, 1)?;
+    let keys = ratchet.keys()?;
+    let signer = KeySetSigner::from_bytes(
+        read_secret(&required(&config.keys.signer_file, "signer_file")?)?.as_ref(),
+    )?;
+    let start = now().saturating_sub(60);
+    let set = KeySet::new(
+        realm,
+        1,
+        start,
+        start + 30 * 86_400,
+        vec![keys.public(start)],
+    )?;
+    // The store enforces the budgets (they survive restarts); the library's own counters
+    // are left unlimited.
+    let unlimited = || EvaluationBudget::new(u64::MAX);
+    Ok((
+        keys.epoch(),
+        signer.sign(set).to_bytes(),
+        Single {
+            holder_derived: holder_derived::Evaluator::new(keys.holder_derived(), unlimited()),
+            attested: attested::Evaluator::new(keys.attested(), unlimited()),
+            bulk: bulk::Evaluator::new(
+                keys.bulk(),
+                grants.clone(),
+                SharedStore(store.clone()),
+                unlimited(),
+            ),
+        },
+    ))
+}
+
 impl AppState {
-    /// Builds the evaluator from its configuration: the key ratchet's first epoch, a key set
-    /// signed now for 30 days, the store, the callers.
+    /// Builds the evaluator from its configuration: a single evaluator's keys from its root
+    /// seed, or one threshold evaluator's shares (`[threshold]`); the store; the callers.
     ///
     /// # Errors
     /// [`ServerError::Config`] for a bad secret, token hash, flow, subject or domain;
     /// [`ServerError::Store`].
     pub fn new(config: &Config) -> Result<Self> {
-        let realm = config.keys.realm.as_bytes();
-        let seed = read_secret(&config.keys.root_seed_file)?;
-        let root = RootSeed::from_bytes(seed.as_ref())?;
-        let ratchet = KeyRatchet::new(&root, realm, 1)?;
-        let keys = ratchet.keys()?;
-        let signer = KeySetSigner::from_bytes(read_secret(&config.keys.signer_file)?.as_ref())?;
-        let start = now().saturating_sub(60);
-        let set = KeySet::new(
-            realm,
-            1,
-            start,
-            start + 30 * 86_400,
-            vec![keys.public(start)],
-        )?;
-        let key_set = signer.sign(set).to_bytes();
-
         let mut grants = Grants::new();
         let mut callers = HashMap::new();
         for section in &config.callers {
@@ -212,21 +250,33 @@ impl AppState {
                 config.keys.quota,
             )?,
         });
-        // The store enforces the budgets (they survive restarts); the library's own counters
-        // are left unlimited.
-        let unlimited = || EvaluationBudget::new(u64::MAX);
+        let (epoch, key_set, single, threshold) = match &config.threshold {
+            Some(section) => {
+                let threshold = ThresholdState::load(
+                    section,
+                    config.keys.realm.as_bytes(),
+                    &config.server.data_dir,
+                    grants.clone(),
+                    SharedStore(store.clone()),
+                )?;
+                (
+                    threshold.epoch(),
+                    threshold.key_set().to_vec(),
+                    None,
+                    Some(Arc::new(threshold)),
+                )
+            }
+            None => {
+                let (epoch, key_set, single) = single_evaluator(config, &grants, &store)?;
+                (epoch, key_set, Some(single), None)
+            }
+        };
         Ok(Self {
-            epoch: keys.epoch(),
+            epoch,
             key_set,
             budget: config.keys.epoch_budget,
-            holder_derived: holder_derived::Evaluator::new(keys.holder_derived(), unlimited()),
-            attested: attested::Evaluator::new(keys.attested(), unlimited()),
-            bulk: bulk::Evaluator::new(
-                keys.bulk(),
-                grants.clone(),
-                SharedStore(store.clone()),
-                unlimited(),
-            ),
+            single,
+            threshold,
             grants,
             callers,
             store,
@@ -236,12 +286,28 @@ impl AppState {
         })
     }
 
+    /// This evaluator in threshold mode.
+    ///
+    /// # Errors
+    /// [`ServerError::NotServed`] for a single evaluator.
+    pub fn threshold(&self) -> Result<&Arc<ThresholdState>> {
+        self.threshold
+            .as_ref()
+            .ok_or(ServerError::NotServed("threshold mode"))
+    }
+
+    fn single(&self) -> Result<&Single> {
+        self.single
+            .as_ref()
+            .ok_or(ServerError::NotServed("a single evaluator"))
+    }
+
     /// The store (tests read counts from it).
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    fn caller(&self, headers: &HeaderMap) -> Result<&Caller> {
+    pub(crate) fn caller(&self, headers: &HeaderMap) -> Result<&Caller> {
         let token = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -252,17 +318,19 @@ impl AppState {
             .ok_or(ServerError::Unauthenticated)
     }
 
-    fn budget_key(&self, role: &str) -> String {
+    pub(crate) fn budget_key(&self, role: &str) -> String {
         format!("epoch-{}/{role}", self.epoch)
     }
 }
 
-fn octets(bytes: Vec<u8>) -> Response {
+pub(crate) fn octets(bytes: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
 }
 
 /// Runs CPU-bound protocol work off the async workers.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ServerError::Store(format!("worker: {e}")))?
@@ -282,7 +350,9 @@ async fn flow_h(
     let response = blocking(move || {
         s.store
             .charge_budget(&s.budget_key("holder-derived"), s.budget, 1)?;
-        Ok(s.holder_derived.evaluate(&request, &mut rand::rng())?)
+        Ok(s.single()?
+            .holder_derived
+            .evaluate(&request, &mut rand::rng())?)
     })
     .await?;
     state.metrics.evaluated("H", 1);
@@ -305,7 +375,8 @@ async fn flow_a(
     let evaluation = blocking(move || {
         s.store
             .charge_budget(&s.budget_key("attested"), s.budget, 1)?;
-        Ok(s.attested
+        Ok(s.single()?
+            .attested
             .evaluate(&subject, &request, now(), &mut rand::rng())?)
     })
     .await?;
@@ -318,7 +389,26 @@ async fn flow_b(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let caller = state.caller(&headers)?;
+    let answer = bulk_batch(state, &headers, body, |s, id, request| {
+        Ok(s.single()?
+            .bulk
+            .evaluate_batch(id, request, &mut rand::rng())?
+            .to_bytes()?)
+    })
+    .await?;
+    Ok(octets(answer))
+}
+
+/// A flow B batch, single or threshold: the caller's token and flow, then (off the async
+/// workers) the decoding, the policy, the key's budget and `evaluate` (which charges the
+/// caller's quota), in the order of `spec/07-flow-b.md` §7.4.
+pub(crate) async fn bulk_batch(
+    state: Arc<AppState>,
+    headers: &HeaderMap,
+    body: Bytes,
+    evaluate: impl FnOnce(&AppState, &CallerId, &BatchRequest) -> Result<Vec<u8>> + Send + 'static,
+) -> Result<Vec<u8>> {
+    let caller = state.caller(headers)?;
     if !caller.flows.contains(&Flow::B) {
         return Err(ServerError::Unauthorized);
     }
@@ -327,7 +417,6 @@ async fn flow_b(
     let (response, count) = blocking(move || {
         // The count is checked before any element is decoded (`BatchRequest::from_bytes`).
         let request = BatchRequest::from_bytes(&body)?;
-        // Policy, then the key's budget, then the caller's quota (`spec/07-flow-b.md` §7.4).
         if !blindnym::pseudonym::bulk::Policy::allows(&s.grants, &id, request.domain()) {
             return Err(ServerError::Unauthorized);
         }
@@ -338,12 +427,11 @@ async fn flow_b(
         })?;
         s.store
             .charge_budget(&s.budget_key("bulk"), s.budget, count)?;
-        let response = s.bulk.evaluate_batch(&id, &request, &mut rand::rng())?;
-        Ok((response.to_bytes()?, count))
+        Ok((evaluate(&s, &id, &request)?, count))
     })
     .await?;
     state.metrics.evaluated("B", count);
-    Ok(octets(response))
+    Ok(response)
 }
 
 async fn key_set(State(state): State<Arc<AppState>>) -> Response {
@@ -363,11 +451,16 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// The routes, and the label every other path is counted and logged under.
-const ROUTES: [&str; 6] = [
+const ROUTES: [&str; 11] = [
     "/v1/key-set",
     "/v1/flow-h/evaluate",
     "/v1/flow-a/evaluate",
     "/v1/flow-b/evaluate",
+    "/v1/threshold/epoch-shares",
+    "/v1/threshold/flow-h/evaluate",
+    "/v1/threshold/flow-b/tweak",
+    "/v1/threshold/flow-b/tweak/renew",
+    "/v1/threshold/flow-b/evaluate",
     "/healthz",
     "/metrics",
 ];
@@ -411,6 +504,26 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/flow-h/evaluate", post(flow_h))
         .route("/v1/flow-a/evaluate", post(flow_a))
         .route("/v1/flow-b/evaluate", post(flow_b))
+        .route(
+            "/v1/threshold/epoch-shares",
+            get(crate::threshold_routes::epoch_shares),
+        )
+        .route(
+            "/v1/threshold/flow-h/evaluate",
+            post(crate::threshold_routes::flow_h),
+        )
+        .route(
+            "/v1/threshold/flow-b/tweak",
+            post(crate::threshold_routes::tweak),
+        )
+        .route(
+            "/v1/threshold/flow-b/tweak/renew",
+            post(crate::threshold_routes::renew),
+        )
+        .route(
+            "/v1/threshold/flow-b/evaluate",
+            post(crate::threshold_routes::flow_b),
+        )
         .route("/healthz", get(health))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(state.max_body))

@@ -4,26 +4,29 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::error::{Result, ServerError};
 
 /// The whole configuration file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Listening, limits and storage.
     pub server: ServerSection,
     /// The evaluator's keys.
     pub keys: KeysSection,
+    /// Threshold mode: this evaluator holds one share of each key (`spec/12-threshold.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<ThresholdSection>,
     /// Who may call, with which token, for which flows.
     #[serde(default)]
     pub callers: Vec<CallerSection>,
 }
 
 /// `[server]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSection {
     /// Address to listen on.
@@ -60,15 +63,19 @@ fn default_timeout() -> u64 {
 }
 
 /// `[keys]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeysSection {
     /// The realm the keys serve.
     pub realm: String,
-    /// The 32-byte root seed of the key ratchet (`spec/04-keys.md` §4.2); mode 0600.
-    pub root_seed_file: PathBuf,
-    /// The 32-byte seed of the key-set signer; mode 0600.
-    pub signer_file: PathBuf,
+    /// The 32-byte root seed of the key ratchet (`spec/04-keys.md` §4.2); mode 0600. A single
+    /// evaluator needs it; in threshold mode it is absent (the shares replace it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_seed_file: Option<PathBuf>,
+    /// The 32-byte seed of the key-set signer; mode 0600. A single evaluator signs its key
+    /// set; in threshold mode the set arrives signed (`[threshold] key_set_file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_file: Option<PathBuf>,
     /// Evaluations each epoch key may do (`spec/04-keys.md` §4.3).
     #[serde(default = "default_budget")]
     pub epoch_budget: u64,
@@ -86,7 +93,7 @@ fn default_quota() -> u64 {
 }
 
 /// `[[callers]]`: one authenticated caller.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallerSection {
     /// A name for logs and quotas.
@@ -103,6 +110,48 @@ pub struct CallerSection {
     pub domains: Vec<String>,
 }
 
+/// `[threshold]`: one evaluator of `n`, holding shares of the epoch's keys.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdSection {
+    /// This evaluator's index, 1 to n.
+    pub index: u16,
+    /// The key-set signer's public key (hex): the signed key set and the signed verification
+    /// shares are checked against it at start.
+    pub anchor: String,
+    /// The signed key set of the group keys (`SignedKeySet` bytes; public).
+    pub key_set_file: PathBuf,
+    /// The signed verification shares (`SignedEpochShares` bytes; public).
+    pub epoch_shares_file: PathBuf,
+    /// This evaluator's share of the flow H key (`KeyShare` bytes), mode 0600.
+    pub holder_derived_share_file: PathBuf,
+    /// This evaluator's share of the flow B key (`KeyShare` bytes), mode 0600.
+    pub bulk_share_file: PathBuf,
+    /// Where the other evaluators reach this one (mutually authenticated TLS only).
+    pub peer_listen: SocketAddr,
+    /// This evaluator's certificate chain (PEM) on the peer listener and as a client of peers.
+    pub peer_cert_file: PathBuf,
+    /// Its private key (PEM), mode 0600.
+    pub peer_key_file: PathBuf,
+    /// The CA (PEM) that issued every evaluator's peer certificate.
+    pub peer_ca_file: PathBuf,
+    /// The other evaluators.
+    pub peers: Vec<PeerSection>,
+}
+
+/// `[[threshold.peers]]`: another evaluator of the same set.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerSection {
+    /// Its index.
+    pub index: u16,
+    /// Its peer listener, `https://host:port`.
+    pub url: String,
+    /// SHA-256 (hex) of its certificate (DER): a request on the peer listener is taken to come
+    /// from the evaluator whose certificate it presented.
+    pub cert_sha256: String,
+}
+
 impl Config {
     /// Reads and parses a configuration file.
     ///
@@ -112,6 +161,14 @@ impl Config {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))?;
         toml::from_str(&text).map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// The configuration as TOML (development setups write theirs).
+    ///
+    /// # Errors
+    /// [`ServerError::Config`] when it cannot be written as TOML.
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string(self).map_err(|e| ServerError::Config(format!("TOML: {e}")))
     }
 }
 
@@ -166,16 +223,7 @@ pub fn read_secret(path: &Path) -> Result<Zeroizing<[u8; 32]>> {
 /// # Errors
 /// [`ServerError::Config`] when the file cannot be written.
 pub fn write_secret(path: &Path, secret: &[u8; 32]) -> Result<()> {
-    let fail = |e: std::io::Error| ServerError::Config(format!("{}: {e}", path.display()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(fail)?;
-    std::io::Write::write_all(&mut file, secret).map_err(fail)
+    write_private(path, secret)
 }
 
 /// Writes a bearer token with mode 0600 (development setup).
@@ -183,6 +231,14 @@ pub fn write_secret(path: &Path, secret: &[u8; 32]) -> Result<()> {
 /// # Errors
 /// [`ServerError::Config`] when the file cannot be written.
 pub fn write_token(path: &Path, token: &str) -> Result<()> {
+    write_private(path, token.as_bytes())
+}
+
+/// Creates `path` (which must not exist) with mode 0600 and writes `bytes` to it.
+///
+/// # Errors
+/// [`ServerError::Config`] when the file exists or cannot be written.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let fail = |e: std::io::Error| ServerError::Config(format!("{}: {e}", path.display()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -192,5 +248,5 @@ pub fn write_token(path: &Path, token: &str) -> Result<()> {
         options.mode(0o600);
     }
     let mut file = options.open(path).map_err(fail)?;
-    std::io::Write::write_all(&mut file, token.as_bytes()).map_err(fail)
+    std::io::Write::write_all(&mut file, bytes).map_err(fail)
 }

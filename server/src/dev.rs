@@ -44,11 +44,12 @@ pub fn config(dir: &Path, listen: std::net::SocketAddr) -> Result<Config> {
         },
         keys: KeysSection {
             realm: "blindnym dev".into(),
-            root_seed_file,
-            signer_file,
+            root_seed_file: Some(root_seed_file),
+            signer_file: Some(signer_file),
             epoch_budget: blindnym::pseudonym::DEFAULT_EVALUATION_BUDGET,
             quota: 1_000_000,
         },
+        threshold: None,
         callers: vec![
             CallerSection {
                 name: "dev data holder".into(),
@@ -66,4 +67,140 @@ pub fn config(dir: &Path, listen: std::net::SocketAddr) -> Result<Config> {
             },
         ],
     })
+}
+
+/// `blindnym-server --dev-threshold T/N`: a development threshold set in `dir`. A dealer
+/// splits the keys of the development root seed (so pseudonyms equal the single development
+/// evaluator's, `spec/12-threshold.md` §12.4), signs the key set and the verification shares,
+/// makes a CA and one peer certificate per evaluator, and writes `evaluator-I/config.toml`
+/// for each: public HTTP on `listen`'s port + I − 1, the peer listener (mutual TLS) on that
+/// port + 100. Returns the configuration files.
+///
+/// # Errors
+/// [`crate::ServerError::Config`] when a file cannot be written or `dir` already holds a set.
+pub fn threshold_set(
+    dir: &Path,
+    params: blindnym::threshold::Threshold,
+    listen: std::net::SocketAddr,
+) -> Result<Vec<std::path::PathBuf>> {
+    use blindnym::pseudonym::{KeyRatchet, KeySet, KeySetSigner, RootSeed};
+    use blindnym::threshold::{SignedEpochShares, deal_epoch};
+
+    use crate::ServerError;
+    use crate::config::{PeerSection, ThresholdSection, read_secret, write_private};
+
+    let fail = |e: &dyn std::fmt::Display| ServerError::Config(format!("dev threshold: {e}"));
+    let base = config(dir, listen)?;
+    let realm = base.keys.realm.clone();
+    let (Some(seed_file), Some(signer_file)) = (&base.keys.root_seed_file, &base.keys.signer_file)
+    else {
+        return Err(fail(&"no development secrets"));
+    };
+    let root = RootSeed::from_bytes(read_secret(seed_file)?.as_ref())?;
+    let keys = KeyRatchet::new(&root, realm.as_bytes(), 1)?.keys()?;
+    let signer = KeySetSigner::from_bytes(read_secret(signer_file)?.as_ref())?;
+    let mut rng = rand::rng();
+    let (shares, public) = deal_epoch(&keys, params, &mut rng)?;
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        .saturating_sub(60);
+    let set = KeySet::new(
+        realm.as_bytes(),
+        1,
+        start,
+        start + 30 * 86_400,
+        vec![keys.public(start)],
+    )?;
+    let write = |path: &Path, bytes: &[u8]| {
+        std::fs::write(path, bytes).map_err(|e| fail(&format!("{}: {e}", path.display())))
+    };
+    let key_set_file = dir.join("key-set.bin");
+    let epoch_shares_file = dir.join("epoch-shares.bin");
+    write(&key_set_file, &signer.sign(set).to_bytes())?;
+    write(
+        &epoch_shares_file,
+        &SignedEpochShares::sign(&signer, realm.as_bytes(), &public)?.to_bytes(),
+    )?;
+    let anchor = hex::encode(signer.verifying_key().as_bytes());
+    write(&dir.join("anchor.hex"), anchor.as_bytes())?;
+    if !dir.join("data-holder.token").exists() {
+        crate::config::write_token(&dir.join("data-holder.token"), DEV_DATA_HOLDER_TOKEN)?;
+    }
+
+    // The peer CA and one certificate per evaluator (for 127.0.0.1, client and server).
+    let ca_key = rcgen::KeyPair::generate().map_err(|e| fail(&e))?;
+    let mut ca_params =
+        rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| fail(&e))?;
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "blindnym dev peer CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).map_err(|e| fail(&e))?;
+    let peer_ca_file = dir.join("peer-ca.pem");
+    write(&peer_ca_file, ca.pem().as_bytes())?;
+    let port = |index: u16, offset: u16| listen.port().saturating_add(index - 1 + offset);
+    let mut certificates = Vec::new();
+    for share in &shares {
+        let folder = dir.join(format!("evaluator-{}", share.index()));
+        std::fs::create_dir_all(&folder).map_err(|e| fail(&e))?;
+        let key = rcgen::KeyPair::generate().map_err(|e| fail(&e))?;
+        let mut params =
+            rcgen::CertificateParams::new(vec![listen.ip().to_string()]).map_err(|e| fail(&e))?;
+        params.extended_key_usages = vec![
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            format!("blindnym dev evaluator {}", share.index()),
+        );
+        let certificate = params.signed_by(&key, &ca).map_err(|e| fail(&e))?;
+        write(&folder.join("peer-cert.pem"), certificate.pem().as_bytes())?;
+        write_private(&folder.join("peer-key.pem"), key.serialize_pem().as_bytes())?;
+        write_private(
+            &folder.join("holder-derived.share"),
+            share.holder_derived.to_bytes().as_ref(),
+        )?;
+        write_private(&folder.join("bulk.share"), share.bulk.to_bytes().as_ref())?;
+        certificates.push((
+            share.index(),
+            hex::encode(Sha256::digest(certificate.der().as_ref())),
+        ));
+    }
+    let mut files = Vec::new();
+    for share in &shares {
+        let index = share.index();
+        let folder = dir.join(format!("evaluator-{index}"));
+        let mut config = base.clone();
+        config.server.listen = std::net::SocketAddr::new(listen.ip(), port(index, 0));
+        config.server.data_dir = folder.join("data");
+        config.keys.root_seed_file = None;
+        config.keys.signer_file = None;
+        config.threshold = Some(ThresholdSection {
+            index,
+            anchor: anchor.clone(),
+            key_set_file: key_set_file.clone(),
+            epoch_shares_file: epoch_shares_file.clone(),
+            holder_derived_share_file: folder.join("holder-derived.share"),
+            bulk_share_file: folder.join("bulk.share"),
+            peer_listen: std::net::SocketAddr::new(listen.ip(), port(index, 100)),
+            peer_cert_file: folder.join("peer-cert.pem"),
+            peer_key_file: folder.join("peer-key.pem"),
+            peer_ca_file: peer_ca_file.clone(),
+            peers: certificates
+                .iter()
+                .filter(|(i, _)| *i != index)
+                .map(|(i, digest)| PeerSection {
+                    index: *i,
+                    url: format!("https://{}:{}", listen.ip(), port(*i, 100)),
+                    cert_sha256: digest.clone(),
+                })
+                .collect(),
+        });
+        let file = folder.join("config.toml");
+        write(&file, config.to_toml()?.as_bytes())?;
+        files.push(file);
+    }
+    Ok(files)
 }

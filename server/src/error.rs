@@ -18,6 +18,10 @@ pub enum ServerError {
     Config(String),
     /// The store failed.
     Store(String),
+    /// Threshold mode: too few other evaluators answered for what was asked.
+    Peers(String),
+    /// The route is not served in this mode (`"threshold mode"` or `"a single evaluator"`).
+    NotServed(&'static str),
 }
 
 impl core::fmt::Display for ServerError {
@@ -28,6 +32,8 @@ impl core::fmt::Display for ServerError {
             ServerError::Protocol(e) => write!(f, "{e}"),
             ServerError::Config(e) => write!(f, "configuration: {e}"),
             ServerError::Store(e) => write!(f, "store: {e}"),
+            ServerError::Peers(e) => write!(f, "other evaluators: {e}"),
+            ServerError::NotServed(mode) => write!(f, "this route is served by {mode} only"),
         }
     }
 }
@@ -65,6 +71,8 @@ impl ServerError {
             }
             ServerError::Config(_) => "Config".into(),
             ServerError::Store(_) => "Store".into(),
+            ServerError::Peers(_) => "PeersUnavailable".into(),
+            ServerError::NotServed(_) => "NotServed".into(),
         }
     }
 
@@ -77,6 +85,10 @@ impl ServerError {
             ServerError::Protocol(E::QuotaExceeded) => StatusCode::TOO_MANY_REQUESTS,
             ServerError::Protocol(E::BudgetExhausted) => StatusCode::SERVICE_UNAVAILABLE,
             ServerError::Protocol(E::RandomnessFailure) => StatusCode::INTERNAL_SERVER_ERROR,
+            // Another record, or none yet: the data holder fetches the current one.
+            ServerError::Protocol(E::TweakMismatch) => StatusCode::CONFLICT,
+            ServerError::Peers(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServerError::NotServed(_) => StatusCode::NOT_FOUND,
             ServerError::Protocol(_) => StatusCode::BAD_REQUEST,
             ServerError::Config(_) | ServerError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -10,8 +10,12 @@ pub mod app;
 pub mod config;
 pub mod dev;
 pub mod error;
+pub mod peer;
+pub mod peer_wire;
 mod postgres;
 pub mod store;
+pub mod threshold;
+pub mod threshold_routes;
 pub mod tls;
 
 use std::future::Future;

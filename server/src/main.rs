@@ -13,11 +13,17 @@ use clap::Parser;
 #[command(name = "blindnym-server", version, about)]
 struct Args {
     /// The configuration file (see config.example.toml).
-    #[arg(long, value_name = "PATH", required_unless_present = "dev")]
+    #[arg(long, value_name = "PATH", required_unless_present_any = ["dev", "dev_threshold"])]
     config: Option<PathBuf>,
     /// A local evaluator with generated keys in `--dev-dir`, plain HTTP, known tokens.
     #[arg(long, conflicts_with = "config")]
     dev: bool,
+    /// Writes a development threshold set `T/N` (e.g. 2/3) into `--dev-dir`: shares of the
+    /// development keys, a peer CA and certificates, and `evaluator-I/config.toml` for each
+    /// evaluator (public ports from `--listen` up, peer ports 100 above); then exits. Start
+    /// each with `--config`.
+    #[arg(long, value_name = "T/N", conflicts_with_all = ["config", "dev"])]
+    dev_threshold: Option<String>,
     /// Folder of the development keys and store.
     #[arg(long, default_value = "blindnym-dev")]
     dev_dir: PathBuf,
@@ -49,7 +55,31 @@ async fn shutdown_signal() {
     }
 }
 
+fn dev_threshold(args: &Args, spec: &str) -> Result<(), ServerError> {
+    let params = spec
+        .split_once('/')
+        .and_then(|(t, n)| Some((t.parse().ok()?, n.parse().ok()?)))
+        .ok_or_else(|| {
+            ServerError::Config(format!("--dev-threshold {spec:?}: use T/N, e.g. 2/3"))
+        })?;
+    let params = blindnym::threshold::Threshold::new(params.0, params.1)?;
+    std::fs::create_dir_all(&args.dev_dir)
+        .map_err(|e| ServerError::Config(format!("{}: {e}", args.dev_dir.display())))?;
+    let files = dev::threshold_set(&args.dev_dir, params, args.listen)?;
+    eprintln!(
+        "a {spec} threshold set in {}; start each evaluator:",
+        args.dev_dir.display()
+    );
+    for file in files {
+        eprintln!("  blindnym-server --config {}", file.display());
+    }
+    Ok(())
+}
+
 async fn run(args: Args) -> Result<(), ServerError> {
+    if let Some(spec) = &args.dev_threshold {
+        return dev_threshold(&args, spec);
+    }
     let config = if args.dev {
         std::fs::create_dir_all(&args.dev_dir)
             .map_err(|e| ServerError::Config(format!("{}: {e}", args.dev_dir.display())))?;
@@ -75,6 +105,29 @@ async fn run(args: Args) -> Result<(), ServerError> {
         }
     };
     let state = Arc::new(AppState::new(&config)?);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let wait = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let peers = match &config.threshold {
+        Some(section) => {
+            let listener = tokio::net::TcpListener::bind(section.peer_listen)
+                .await
+                .map_err(|e| ServerError::Config(format!("{}: {e}", section.peer_listen)))?;
+            eprintln!(
+                "blindnym-server: evaluator {} of a threshold set; peers on https://{} (mutual TLS)",
+                section.index, section.peer_listen
+            );
+            let tls = blindnym_server::peer::server_config(section)?;
+            Some(tokio::spawn(blindnym_server::peer::serve(
+                listener,
+                state.clone(),
+                tls,
+                wait(stopped.clone()),
+            )))
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .map_err(|e| ServerError::Config(format!("{}: {e}", config.server.listen)))?;
@@ -87,9 +140,9 @@ async fn run(args: Args) -> Result<(), ServerError> {
             "blindnym-server listening on http://{address} (plain HTTP: development only)"
         ),
     }
-    if args.dev {
+    if let (true, Some(signer_file)) = (args.dev, &config.keys.signer_file) {
         let signer = blindnym::pseudonym::KeySetSigner::from_bytes(
-            blindnym_server::config::read_secret(&config.keys.signer_file)?.as_ref(),
+            blindnym_server::config::read_secret(signer_file)?.as_ref(),
         )?;
         let anchor = hex::encode(signer.verifying_key().as_bytes());
         // For `blindnym pseudonymise --token-file … --anchor …` in two commands (README).
@@ -116,7 +169,17 @@ async fn run(args: Args) -> Result<(), ServerError> {
             dev::DEV_HOLDER_TOKEN
         );
     }
-    serve(listener, state, tls, shutdown_signal()).await
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    serve(listener, state, tls, wait(stopped)).await?;
+    if let Some(peers) = peers {
+        peers
+            .await
+            .map_err(|e| ServerError::Config(format!("peer listener: {e}")))??;
+    }
+    Ok(())
 }
 
 #[tokio::main]

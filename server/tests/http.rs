@@ -43,7 +43,7 @@ async fn every_flow_over_http_equals_the_library() {
     let pseudonyms = holder
         .finalize_batch(&batch, &BatchResponse::from_bytes(&body).unwrap(), now())
         .unwrap();
-    let seed = read_secret(&config.keys.root_seed_file).unwrap();
+    let seed = read_secret(config.keys.root_seed_file.as_ref().unwrap()).unwrap();
     let root = blindnym::pseudonym::RootSeed::from_bytes(seed.as_ref()).unwrap();
     let epoch = blindnym::pseudonym::KeyRatchet::new(&root, config.keys.realm.as_bytes(), 1)
         .unwrap()

@@ -76,8 +76,12 @@ pub async fn key_set(running: &Running, config: &Config) -> VerifiedKeySet {
         .bytes()
         .await
         .unwrap();
-    let signer =
-        KeySetSigner::from_bytes(read_secret(&config.keys.signer_file).unwrap().as_ref()).unwrap();
+    let signer = KeySetSigner::from_bytes(
+        read_secret(config.keys.signer_file.as_ref().unwrap())
+            .unwrap()
+            .as_ref(),
+    )
+    .unwrap();
     KeySetVerifier::new(signer.verifying_key(), config.keys.realm.as_bytes())
         .accept(&SignedKeySet::from_bytes(&bytes).unwrap(), now())
         .unwrap()

@@ -14,6 +14,7 @@
 
 mod args;
 mod chart;
+mod evaluators;
 mod measure;
 mod nation;
 mod pseudonymise;

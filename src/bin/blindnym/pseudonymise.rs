@@ -6,14 +6,12 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use blindnym::pseudonym::bulk::{BatchResponse, DataHolder};
-use blindnym::pseudonym::{KeySetVerifier, SignedKeySet, VerifiedKeySet};
 use clap::{Args as ClapArgs, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Error;
+use crate::evaluators::Evaluators;
 
 /// The input and output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -27,9 +25,10 @@ pub enum Format {
 /// `blindnym pseudonymise`.
 #[derive(ClapArgs, Debug)]
 pub struct PseudonymiseArgs {
-    /// The evaluator's base URL, e.g. http://127.0.0.1:8080.
-    #[arg(long)]
-    pub evaluator: String,
+    /// The evaluator's base URL, e.g. http://127.0.0.1:8080. Repeat it for the evaluators of
+    /// a threshold set (in order of preference): any `t` of them serve each batch.
+    #[arg(long = "evaluator", value_name = "URL", required = true)]
+    pub evaluators: Vec<String>,
     /// A file holding the bearer token (mode 0600).
     #[arg(long, value_name = "PATH")]
     pub token_file: PathBuf,
@@ -173,95 +172,6 @@ impl Rows {
     }
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// The evaluator's refusal as its reason, or a transport failure worth retrying.
-enum Failure {
-    Retry(String),
-    Refused(String),
-}
-
-fn post(agent: &ureq::Agent, url: &str, token: &str, body: &[u8]) -> Result<Vec<u8>, Failure> {
-    let response = agent
-        .post(url)
-        .header("Authorization", &format!("Bearer {token}"))
-        .header("Content-Type", "application/octet-stream")
-        .send(body)
-        .map_err(|e| Failure::Retry(e.to_string()))?;
-    let status = response.status().as_u16();
-    let bytes = response
-        .into_body()
-        .with_config()
-        .limit(4 * 1024 * 1024)
-        .read_to_vec()
-        .map_err(|e| Failure::Retry(e.to_string()))?;
-    match status {
-        200 => Ok(bytes),
-        408 | 500..=502 | 504 => Err(Failure::Retry(format!("HTTP {status}"))),
-        _ => {
-            let reason = serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .and_then(|v| {
-                    Some(format!(
-                        "{}: {}",
-                        v["error"].as_str()?,
-                        v["message"].as_str()?
-                    ))
-                })
-                .unwrap_or_else(|| format!("HTTP {status}"));
-            Err(Failure::Refused(reason))
-        }
-    }
-}
-
-fn with_retries(
-    attempts: u32,
-    mut once: impl FnMut() -> Result<Vec<u8>, Failure>,
-) -> Result<Vec<u8>, Error> {
-    let mut delay = Duration::from_millis(100);
-    let mut last = String::new();
-    for _ in 0..attempts.max(1) {
-        match once() {
-            Ok(bytes) => return Ok(bytes),
-            Err(Failure::Refused(reason)) => {
-                return Err(format!("the evaluator refused: {reason}").into());
-            }
-            Err(Failure::Retry(reason)) => last = reason,
-        }
-        std::thread::sleep(delay);
-        delay = (delay * 2).min(Duration::from_secs(5));
-    }
-    Err(format!("the evaluator is unreachable after {attempts} attempts: {last}").into())
-}
-
-fn key_set(agent: &ureq::Agent, args: &PseudonymiseArgs) -> Result<VerifiedKeySet, Error> {
-    let url = format!("{}/v1/key-set", args.evaluator.trim_end_matches('/'));
-    let bytes = with_retries(args.retries, || {
-        let response = agent
-            .get(&url)
-            .call()
-            .map_err(|e| Failure::Retry(e.to_string()))?;
-        response
-            .into_body()
-            .read_to_vec()
-            .map_err(|e| Failure::Retry(e.to_string()))
-    })?;
-    let text = match std::fs::read_to_string(&args.anchor) {
-        Ok(text) => text,
-        Err(_) => args.anchor.clone(),
-    };
-    let anchor: [u8; 32] = hex::decode(text.trim())?
-        .try_into()
-        .map_err(|_| "--anchor is 32 bytes of hex")?;
-    let anchor = blindnym::pseudonym::key_set::decode_verifying_key(&anchor)?;
-    Ok(KeySetVerifier::new(anchor, args.realm.as_bytes())
-        .accept(&SignedKeySet::from_bytes(&bytes)?, now())?)
-}
-
 /// Runs `blindnym pseudonymise`.
 ///
 /// # Errors
@@ -279,17 +189,7 @@ pub fn run(args: &PseudonymiseArgs) -> Result<(), Error> {
         None => Format::Csv,
     };
     let token = std::fs::read_to_string(&args.token_file)?.trim().to_owned();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(60)))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let keys = key_set(&agent, args)?;
-    let holder = DataHolder::new(keys, args.domain.as_bytes())?;
-    let url = format!(
-        "{}/v1/flow-b/evaluate",
-        args.evaluator.trim_end_matches('/')
-    );
+    let (mut evaluators, holder) = Evaluators::connect(args, token)?;
 
     // Resume from the saved progress, or start a new output.
     let progress = Progress::load(&args.output)?;
@@ -366,12 +266,8 @@ pub fn run(args: &PseudonymiseArgs) -> Result<(), Error> {
             break;
         }
         let ids: Vec<&str> = chunk.iter().map(|(_, id)| id.as_str()).collect();
-        let (blinded, request) = holder.blind_batch(&ids, &mut rand::rng())?;
-        let body = request.to_bytes();
-        let answer = with_retries(args.retries, || post(&agent, &url, &token, &body))?;
         // Every proof is verified before a pseudonym is written.
-        let pseudonyms =
-            holder.finalize_batch(&blinded, &BatchResponse::from_bytes(&answer)?, now())?;
+        let pseudonyms = evaluators.pseudonymise(&holder, &ids)?;
         let mut out = BufWriter::new(&mut file);
         for ((row, _), pseudonym) in chunk.into_iter().zip(&pseudonyms) {
             match row {
