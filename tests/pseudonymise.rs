@@ -1,7 +1,9 @@
 //! `blindnym pseudonymise` against a real `blindnym-server` process on 127.0.0.1: 10^5 rows,
 //! the evaluator killed and restarted mid-run, and the client itself killed and resumed; the
-//! output equals the reference exactly, no row lost or repeated. Also the documented
-//! refusals: an empty identifier, a domain the caller is not granted.
+//! output equals the reference exactly, no row lost or repeated. The same through a 2-of-3
+//! threshold set of server processes, one evaluator killed for good and another killed and
+//! restarted mid-run. Also the documented refusals: an empty identifier, a domain the caller
+//! is not granted.
 #![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
@@ -47,10 +49,16 @@ fn free_address() -> SocketAddr {
 }
 
 fn start_server(binary: &Path, dir: &Path, address: SocketAddr) -> Child {
-    let child = Command::new(binary)
+    let mut command = Command::new(binary);
+    command
         .args(["--dev", "--dev-dir"])
         .arg(dir)
-        .args(["--listen", &address.to_string()])
+        .args(["--listen", &address.to_string()]);
+    wait_until_listening(command, address)
+}
+
+fn wait_until_listening(mut command: Command, address: SocketAddr) -> Child {
+    let child = command
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -77,10 +85,22 @@ fn anchor(dir: &Path) -> String {
 }
 
 fn client(dir: &Path, address: SocketAddr, input: &Path, output: &Path, domain: &str) -> Command {
+    client_of(dir, &[address], input, output, domain)
+}
+
+fn client_of(
+    dir: &Path,
+    evaluators: &[SocketAddr],
+    input: &Path,
+    output: &Path,
+    domain: &str,
+) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_blindnym"));
+    command.arg("pseudonymise");
+    for address in evaluators {
+        command.args(["--evaluator", &format!("http://{address}")]);
+    }
     command
-        .arg("pseudonymise")
-        .args(["--evaluator", &format!("http://{address}")])
         .arg("--token-file")
         .arg(dir.join("token"))
         .args([
@@ -173,8 +193,13 @@ fn a_killed_evaluator_and_a_killed_client_lose_and_repeat_no_row() {
     server.kill().unwrap();
     server.wait().unwrap();
 
-    // The reference: the same key's non-blind evaluation, row for row.
-    let seed = std::fs::read(dir.path().join("root.seed")).unwrap();
+    assert_equals_reference(dir.path(), &output, &ids);
+}
+
+/// The output equals the development key's non-blind evaluation, row for row, and the
+/// finished run left no progress file.
+fn assert_equals_reference(dir: &Path, output: &Path, ids: &[String]) {
+    let seed = std::fs::read(dir.join("root.seed")).unwrap();
     let keys = KeyRatchet::new(&RootSeed::from_bytes(&seed).unwrap(), REALM.as_bytes(), 1)
         .unwrap()
         .keys()
@@ -185,11 +210,11 @@ fn a_killed_evaluator_and_a_killed_client_lose_and_repeat_no_row() {
         MemoryQuota::new(0),
         EvaluationBudget::default(),
     );
-    let mut reader = csv::Reader::from_path(&output).unwrap();
+    let mut reader = csv::Reader::from_path(output).unwrap();
     assert_eq!(reader.headers().unwrap(), vec!["id", "name"]);
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(records.len(), ids.len(), "rows lost or repeated");
-    for (i, (record, id)) in records.iter().zip(&ids).enumerate() {
+    for (i, (record, id)) in records.iter().zip(ids).enumerate() {
         let expected = evaluator
             .evaluate_direct(DOMAIN.as_bytes(), id.as_bytes())
             .unwrap();
@@ -206,6 +231,88 @@ fn a_killed_evaluator_and_a_killed_client_lose_and_repeat_no_row() {
         !PathBuf::from(progress).exists(),
         "a finished run leaves no progress file"
     );
+}
+
+/// A base port with its next two and the three 100 above free (the development threshold
+/// set's public and peer listeners).
+fn free_base_port() -> u16 {
+    let seed = u16::try_from(std::process::id() % 20_000).unwrap();
+    (0..200u16)
+        .map(|k| 20_000 + (seed + k * 97) % 30_000)
+        .find(|&base| {
+            (0..3).all(|i| {
+                TcpListener::bind(("127.0.0.1", base + i)).is_ok()
+                    && TcpListener::bind(("127.0.0.1", base + 100 + i)).is_ok()
+            })
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_threshold_set_with_one_evaluator_gone_for_good_loses_and_repeats_no_row() {
+    let (dir, binary) = setup();
+    let base = free_base_port();
+    let generated = Command::new(&binary)
+        .args(["--dev-threshold", "2/3", "--dev-dir"])
+        .arg(dir.path())
+        .args(["--listen", &format!("127.0.0.1:{base}")])
+        .output()
+        .unwrap();
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    let addresses: Vec<SocketAddr> = (0..3)
+        .map(|i| SocketAddr::from(([127, 0, 0, 1], base + i)))
+        .collect();
+    let start = |index: usize| {
+        let mut command = Command::new(&binary);
+        command.arg("--config").arg(
+            dir.path()
+                .join(format!("evaluator-{}", index + 1))
+                .join("config.toml"),
+        );
+        wait_until_listening(command, addresses[index])
+    };
+    let mut servers: Vec<Child> = (0..3).map(start).collect();
+    let input = dir.path().join("register.csv");
+    let output = dir.path().join("pseudonymised.csv");
+    let ids = write_register(&input, 100_000);
+
+    let mut run = client_of(dir.path(), &addresses, &input, &output, DOMAIN)
+        .spawn()
+        .unwrap();
+    // Evaluator 3 is killed for good; two of three remain, which is t.
+    wait_for_rows(&output, 20_000, &mut run);
+    servers[2].kill().unwrap();
+    servers[2].wait().unwrap();
+    // Evaluator 1 is killed and restarted: while it is down only one answers, and the client
+    // waits; back up, it answers with the tweak share it kept.
+    wait_for_rows(&output, 40_000, &mut run);
+    servers[0].kill().unwrap();
+    servers[0].wait().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    servers[0] = start(0);
+    // Then the client itself is killed and resumed.
+    wait_for_rows(&output, 60_000, &mut run);
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let done = client_of(dir.path(), &addresses, &input, &output, DOMAIN)
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    for (i, server) in servers.iter_mut().enumerate() {
+        if i != 2 {
+            server.kill().unwrap();
+            server.wait().unwrap();
+        }
+    }
+    assert_equals_reference(dir.path(), &output, &ids);
 }
 
 #[test]
