@@ -236,9 +236,10 @@ fn assert_equals_reference(dir: &Path, output: &Path, ids: &[String]) {
 /// A base port with its next two and the three 100 above free (the development threshold
 /// set's public and peer listeners).
 fn free_base_port() -> u16 {
-    let seed = u16::try_from(std::process::id() % 20_000).unwrap();
-    (0..200u16)
-        .map(|k| 20_000 + (seed + k * 97) % 30_000)
+    // Random starts: tests running at once (threads or processes) rarely meet, and a base
+    // taken between the check and the bind fails loudly rather than silently.
+    (0..200)
+        .map(|_| 20_000 + rand::random::<u16>() % 30_000)
         .find(|&base| {
             (0..3).all(|i| {
                 TcpListener::bind(("127.0.0.1", base + i)).is_ok()

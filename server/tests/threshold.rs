@@ -1,0 +1,406 @@
+//! A 2-of-3 threshold set of evaluators in one process, each on its own listeners on
+//! 127.0.0.1 (public HTTP, and the peer API with mutually authenticated TLS): flows H and B
+//! over HTTP equal the single evaluator under the dealt key; the refusals of threshold mode
+//! have their own codes; the peer API refuses a client without a certificate, one with a
+//! certificate from another CA, and a replayed round.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test]: a panic is a failed test"
+)]
+
+mod support;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::Arc;
+
+use blindnym::pseudonym::bulk::{DataHolder, Evaluator, Grants, MemoryQuota};
+use blindnym::pseudonym::holder_derived::{self, MasterCredential};
+use blindnym::pseudonym::{
+    EvaluationBudget, KeyRatchet, KeySetVerifier, RootSeed, ServiceId, SignedKeySet, VerifiedKeySet,
+};
+use blindnym::threshold::inversion::TweakRecord;
+use blindnym::threshold::{EpochShares, ShareResponse, SignedEpochShares, Threshold};
+use blindnym_server::dev::{DEV_DATA_HOLDER_TOKEN, DEV_DOMAIN, DEV_HOLDER_TOKEN};
+use blindnym_server::peer_wire::DealRequest;
+use blindnym_server::{AppState, Config, dev, peer, serve};
+use sha2::{Digest, Sha256};
+use support::{code, now, post};
+use tokio::sync::oneshot;
+
+const REALM: &str = "blindnym dev";
+
+/// A base port with its next two and the three 100 above free.
+fn free_base_port() -> u16 {
+    // Random starts: tests running at once (threads or processes) rarely meet, and a base
+    // taken between the check and the bind fails loudly rather than silently.
+    (0..200)
+        .map(|_| 21_000 + rand::random::<u16>() % 30_000)
+        .find(|&base| {
+            (0..3).all(|i| {
+                TcpListener::bind(("127.0.0.1", base + i)).is_ok()
+                    && TcpListener::bind(("127.0.0.1", base + 100 + i)).is_ok()
+            })
+        })
+        .unwrap()
+}
+
+struct Set {
+    urls: Vec<String>,
+    configs: Vec<Config>,
+    stops: Vec<oneshot::Sender<()>>,
+}
+
+async fn start_set(dir: &Path) -> Set {
+    let base = free_base_port();
+    let files = dev::threshold_set(
+        dir,
+        Threshold::new(2, 3).unwrap(),
+        SocketAddr::from(([127, 0, 0, 1], base)),
+    )
+    .unwrap();
+    let (mut urls, mut configs, mut stops) = (Vec::new(), Vec::new(), Vec::new());
+    for file in files {
+        let config = Config::load(&file).unwrap();
+        let section = config.threshold.clone().unwrap();
+        let state = Arc::new(AppState::new(&config).unwrap());
+        let public = tokio::net::TcpListener::bind(config.server.listen)
+            .await
+            .unwrap();
+        let peers = tokio::net::TcpListener::bind(section.peer_listen)
+            .await
+            .unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (stop_peers, peers_stopped) = oneshot::channel::<()>();
+        tokio::spawn(serve(public, state.clone(), None, async move {
+            let _ = stopped.await;
+            let _ = stop_peers.send(());
+        }));
+        tokio::spawn(peer::serve(
+            peers,
+            state,
+            peer::server_config(&section).unwrap(),
+            async move {
+                let _ = peers_stopped.await;
+            },
+        ));
+        urls.push(format!("http://{}", config.server.listen));
+        configs.push(config);
+        stops.push(stop);
+    }
+    Set {
+        urls,
+        configs,
+        stops,
+    }
+}
+
+fn verifier(dir: &Path) -> KeySetVerifier {
+    let anchor: [u8; 32] = hex::decode(std::fs::read_to_string(dir.join("anchor.hex")).unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    KeySetVerifier::new(
+        blindnym::pseudonym::key_set::decode_verifying_key(&anchor).unwrap(),
+        REALM.as_bytes(),
+    )
+}
+
+async fn get(url: String) -> Vec<u8> {
+    reqwest::get(url)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec()
+}
+
+async fn public_side(set: &Set, dir: &Path) -> (VerifiedKeySet, EpochShares) {
+    let mut verifier = verifier(dir);
+    let keys = verifier
+        .accept(
+            &SignedKeySet::from_bytes(&get(format!("{}/v1/key-set", set.urls[1])).await).unwrap(),
+            now(),
+        )
+        .unwrap();
+    let shares = SignedEpochShares::from_bytes(
+        &get(format!("{}/v1/threshold/epoch-shares", set.urls[2])).await,
+    )
+    .unwrap()
+    .verify(&verifier, &keys, now())
+    .unwrap();
+    (keys, shares)
+}
+
+async fn post_with(url: &str, token: &str, tweak: Option<&str>, body: Vec<u8>) -> (u16, Vec<u8>) {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .body(body);
+    if let Some(tweak) = tweak {
+        request = request.header("Blindnym-Tweak", tweak);
+    }
+    let response = request.send().await.unwrap();
+    (
+        response.status().as_u16(),
+        response.bytes().await.unwrap().to_vec(),
+    )
+}
+
+fn single_epoch(dir: &Path) -> blindnym::pseudonym::EpochKeys {
+    let seed = std::fs::read(dir.join("root.seed")).unwrap();
+    KeyRatchet::new(&RootSeed::from_bytes(&seed).unwrap(), REALM.as_bytes(), 1)
+        .unwrap()
+        .keys()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn flows_h_and_b_over_http_equal_the_single_evaluator() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = start_set(dir.path()).await;
+    let (keys, shares) = public_side(&set, dir.path()).await;
+    let epoch = single_epoch(dir.path());
+
+    // Flow B: evaluator 1 coordinates the inversion with its peers over mutual TLS; the
+    // record it returns is the one evaluators 2 and 3 answer under.
+    let (status, record_bytes) = post(
+        &format!("{}/v1/threshold/flow-b/tweak", set.urls[0]),
+        Some(DEV_DATA_HOLDER_TOKEN),
+        DEV_DOMAIN.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let record = TweakRecord::from_bytes(&record_bytes).unwrap();
+    let digest = hex::encode(Sha256::digest(&record_bytes));
+    let holder = DataHolder::new(keys.clone(), DEV_DOMAIN.as_bytes()).unwrap();
+    let register = ["19800101-1234", "19911231-0000", "x"];
+    let (batch, request) = holder.blind_batch(&register, &mut rand::rng()).unwrap();
+    let mut responses = Vec::new();
+    for url in &set.urls[1..] {
+        let (status, body) = post_with(
+            &format!("{url}/v1/threshold/flow-b/evaluate"),
+            DEV_DATA_HOLDER_TOKEN,
+            Some(&digest),
+            request.to_bytes(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        responses.push(ShareResponse::from_bytes(&body).unwrap());
+    }
+    let (pseudonyms, selection) = blindnym::threshold::flow_b::finalize_batch(
+        &holder,
+        &batch,
+        &shares.bulk,
+        &record,
+        &responses,
+        now(),
+    )
+    .unwrap();
+    assert_eq!(selection.used, vec![2, 3]);
+    let single = Evaluator::new(
+        epoch.bulk(),
+        Grants::new(),
+        MemoryQuota::new(0),
+        EvaluationBudget::default(),
+    );
+    for (identity, pseudonym) in register.iter().zip(&pseudonyms) {
+        assert_eq!(
+            &single
+                .evaluate_direct(DEV_DOMAIN.as_bytes(), identity.as_bytes())
+                .unwrap(),
+            pseudonym
+        );
+    }
+
+    // Flow H: share answers of evaluators 1 and 3 combine to the single evaluator's key.
+    let shop = ServiceId::from_origin("https://shop.example").unwrap();
+    let h_holder = holder_derived::Holder::new(
+        keys.clone(),
+        MasterCredential::from_bytes(&[7; 32]).unwrap(),
+    );
+    let (state, request) = h_holder.blind(&shop, &mut rand::rng()).unwrap();
+    let mut answers = Vec::new();
+    for url in [&set.urls[0], &set.urls[2]] {
+        let (status, body) = post(
+            &format!("{url}/v1/threshold/flow-h/evaluate"),
+            Some(DEV_HOLDER_TOKEN),
+            request.to_bytes().to_vec(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        answers.push(ShareResponse::from_bytes(&body).unwrap());
+    }
+    let (remote, _) = blindnym::threshold::flow_h::finalize(
+        &h_holder,
+        state,
+        &shares.holder_derived,
+        &answers,
+        now(),
+    )
+    .unwrap();
+    let (state, request) = h_holder.blind(&shop, &mut rand::rng()).unwrap();
+    let local = holder_derived::Evaluator::new(epoch.holder_derived(), Default::default())
+        .evaluate(&request, &mut rand::rng())
+        .unwrap();
+    let local = h_holder.finalize(state, &local, now()).unwrap();
+    assert_eq!(
+        remote.pseudonym(&shop).unwrap(),
+        local.pseudonym(&shop).unwrap()
+    );
+    for stop in set.stops {
+        let _ = stop.send(());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn threshold_refusals_have_their_own_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = start_set(dir.path()).await;
+    let (keys, _) = public_side(&set, dir.path()).await;
+    let holder = DataHolder::new(keys, DEV_DOMAIN.as_bytes()).unwrap();
+    let (_, request) = holder.blind_batch(&["a"], &mut rand::rng()).unwrap();
+    let evaluate = format!("{}/v1/threshold/flow-b/evaluate", set.urls[0]);
+
+    // No inversion yet, no header, a made-up record: 409 TweakMismatch, nothing evaluated.
+    for tweak in [None, Some("00".repeat(32))] {
+        let (status, body) = post_with(
+            &evaluate,
+            DEV_DATA_HOLDER_TOKEN,
+            tweak.as_deref(),
+            request.to_bytes(),
+        )
+        .await;
+        assert_eq!((status, code(&body).as_str()), (409, "TweakMismatch"));
+    }
+    // A domain the caller is not granted gets no inversion; a holder's token neither.
+    for (token, domain) in [
+        (DEV_DATA_HOLDER_TOKEN, "another domain"),
+        (DEV_HOLDER_TOKEN, DEV_DOMAIN),
+    ] {
+        let (status, body) = post(
+            &format!("{}/v1/threshold/flow-b/tweak", set.urls[0]),
+            Some(token),
+            domain.as_bytes().to_vec(),
+        )
+        .await;
+        assert_eq!((status, code(&body).as_str()), (403, "Unauthorized"));
+    }
+    let (status, _) = post(
+        &format!("{}/v1/threshold/flow-b/tweak", set.urls[0]),
+        None,
+        DEV_DOMAIN.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(status, 401);
+    // The single evaluator's routes are not served in threshold mode.
+    let (status, body) = post(
+        &format!("{}/v1/flow-b/evaluate", set.urls[0]),
+        Some(DEV_DATA_HOLDER_TOKEN),
+        request.to_bytes(),
+    )
+    .await;
+    assert_eq!((status, code(&body).as_str()), (404, "NotServed"));
+    assert_eq!(
+        set.configs[0].threshold.as_ref().unwrap().index,
+        1,
+        "evaluator order"
+    );
+    for stop in set.stops {
+        let _ = stop.send(());
+    }
+}
+
+/// A blocking call to a peer listener with an optional client certificate (chain, key PEM).
+fn peer_call(
+    ca: &Path,
+    client: Option<(&[u8], &[u8])>,
+    url: &str,
+    body: Option<Vec<u8>>,
+) -> Result<(u16, Vec<u8>), String> {
+    let certificates = |pem: &[u8]| {
+        ureq::tls::parse_pem(pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(
+        &certificates(&std::fs::read(ca).unwrap()),
+    ));
+    if let Some((chain, key)) = client {
+        tls = tls.client_cert(Some(ureq::tls::ClientCert::new_with_certs(
+            &certificates(chain),
+            ureq::tls::PrivateKey::from_pem(key).unwrap(),
+        )));
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls.build())
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let response = match body {
+        Some(body) => agent.post(url).send(&body[..]),
+        None => agent.get(url).call(),
+    }
+    .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    Ok((status, response.into_body().read_to_vec().unwrap()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_peer_api_takes_only_the_sets_certificates_and_no_replayed_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = start_set(dir.path()).await;
+    let section = set.configs[1].threshold.clone().unwrap();
+    let peer_url = format!(
+        "https://{}",
+        set.configs[0].threshold.as_ref().unwrap().peer_listen
+    );
+    let ca = section.peer_ca_file.clone();
+    let own = (
+        std::fs::read(&section.peer_cert_file).unwrap(),
+        std::fs::read(&section.peer_key_file).unwrap(),
+    );
+    let stranger = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let stranger = (
+        stranger.cert.pem().into_bytes(),
+        stranger.signing_key.serialize_pem().into_bytes(),
+    );
+    let run = hex::encode([9u8; 16]);
+    let deal = DealRequest {
+        run: [9; 16],
+        participants: vec![1, 2, 3],
+        domain: DEV_DOMAIN.as_bytes().to_vec(),
+    }
+    .to_bytes();
+    let results = tokio::task::spawn_blocking(move || {
+        let private = format!("{peer_url}/peer/v1/inversion/{run}/private");
+        let deal_url = format!("{peer_url}/peer/v1/inversion/deal");
+        (
+            // No client certificate: the handshake fails.
+            peer_call(&ca, None, &private, None),
+            // A certificate from another issuer: the handshake fails.
+            peer_call(&ca, Some((&stranger.0, &stranger.1)), &private, None),
+            // Evaluator 2's certificate: authenticated; the run is unknown.
+            peer_call(&ca, Some((&own.0, &own.1)), &private, None),
+            // A round one, then the same run again: a replay is refused.
+            peer_call(&ca, Some((&own.0, &own.1)), &deal_url, Some(deal.clone())),
+            peer_call(&ca, Some((&own.0, &own.1)), &deal_url, Some(deal)),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(results.0.is_err(), "{:?}", results.0);
+    assert!(results.1.is_err(), "{:?}", results.1);
+    let (status, body) = results.2.unwrap();
+    assert_eq!((status, code(&body).as_str()), (409, "TweakMismatch"));
+    assert_eq!(results.3.unwrap().0, 200);
+    let (status, body) = results.4.unwrap();
+    assert_eq!((status, code(&body).as_str()), (400, "Replayed"));
+    for stop in set.stops {
+        let _ = stop.send(());
+    }
+}
