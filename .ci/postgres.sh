@@ -8,7 +8,16 @@ if [ -z "$(pg_bin)" ]; then
 fi
 PG_BIN="$(pg_bin)"
 PG_DIR="$(mktemp -d /tmp/blindnym-pg.XXXXXX)"
-PG_PORT="${BLINDNYM_PG_PORT:-55432}"
+# The first free port from 55432 (a server already there, say a developer's, is left alone).
+PG_PORT="${BLINDNYM_PG_PORT:-}"
+if [ -z "$PG_PORT" ]; then
+    for candidate in $(seq 55432 55532); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+            PG_PORT=$candidate
+            break
+        fi
+    done
+fi
 as_pg() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }

@@ -46,7 +46,7 @@ pub enum Flow {
 pub(crate) struct Caller {
     pub(crate) id: CallerId,
     pub(crate) flows: HashSet<Flow>,
-    subject: Option<SubjectId>,
+    pub(crate) subject: Option<SubjectId>,
 }
 
 /// Request and evaluation counters for `/metrics`.
@@ -389,23 +389,31 @@ async fn flow_b(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let answer = bulk_batch(state, &headers, body, |s, id, request| {
-        Ok(s.single()?
-            .bulk
-            .evaluate_batch(id, request, &mut rand::rng())?
-            .to_bytes()?)
-    })
+    let answer = bulk_batch(
+        state,
+        &headers,
+        body,
+        |_| Ok(()),
+        |s, id, request| {
+            Ok(s.single()?
+                .bulk
+                .evaluate_batch(id, request, &mut rand::rng())?
+                .to_bytes()?)
+        },
+    )
     .await?;
     Ok(octets(answer))
 }
 
 /// A flow B batch, single or threshold: the caller's token and flow, then (off the async
-/// workers) the decoding, the policy, the key's budget and `evaluate` (which charges the
-/// caller's quota), in the order of `spec/07-flow-b.md` §7.4.
+/// workers) the decoding, the policy, `check` (threshold mode: the named record), the key's
+/// budget and `evaluate` (which charges the caller's quota), in the order of
+/// `spec/07-flow-b.md` §7.4.
 pub(crate) async fn bulk_batch(
     state: Arc<AppState>,
     headers: &HeaderMap,
     body: Bytes,
+    check: impl FnOnce(&BatchRequest) -> Result<()> + Send + 'static,
     evaluate: impl FnOnce(&AppState, &CallerId, &BatchRequest) -> Result<Vec<u8>> + Send + 'static,
 ) -> Result<Vec<u8>> {
     let caller = state.caller(headers)?;
@@ -420,6 +428,7 @@ pub(crate) async fn bulk_batch(
         if !blindnym::pseudonym::bulk::Policy::allows(&s.grants, &id, request.domain()) {
             return Err(ServerError::Unauthorized);
         }
+        check(&request)?;
         let count = u64::try_from(request.blinded().len()).map_err(|_| {
             ServerError::Protocol(blindnym::Error::BatchTooLarge {
                 len: request.blinded().len(),
@@ -451,7 +460,11 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// The routes, and the label every other path is counted and logged under.
-const ROUTES: [&str; 11] = [
+const ROUTES: [&str; 15] = [
+    "/v1/threshold/flow-a/record",
+    "/v1/threshold/flow-a/record/renew",
+    "/v1/threshold/flow-a/evaluate",
+    "/v1/threshold/flow-a/sign",
     "/v1/key-set",
     "/v1/flow-h/evaluate",
     "/v1/flow-a/evaluate",
@@ -523,6 +536,22 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/v1/threshold/flow-b/evaluate",
             post(crate::threshold_routes::flow_b),
+        )
+        .route(
+            "/v1/threshold/flow-a/record",
+            post(crate::threshold_routes::subject_record),
+        )
+        .route(
+            "/v1/threshold/flow-a/record/renew",
+            post(crate::threshold_routes::subject_renew),
+        )
+        .route(
+            "/v1/threshold/flow-a/evaluate",
+            post(crate::threshold_routes::flow_a),
+        )
+        .route(
+            "/v1/threshold/flow-a/sign",
+            post(crate::threshold_routes::flow_a_sign),
         )
         .route("/healthz", get(health))
         .route("/metrics", get(metrics))

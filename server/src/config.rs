@@ -127,6 +127,11 @@ pub struct ThresholdSection {
     pub holder_derived_share_file: PathBuf,
     /// This evaluator's share of the flow B key (`KeyShare` bytes), mode 0600.
     pub bulk_share_file: PathBuf,
+    /// This evaluator's share of the flow A key (`KeyShare` bytes), mode 0600.
+    pub attested_share_file: PathBuf,
+    /// This evaluator's share of the flow A assertion signing key (`SigningShare` bytes),
+    /// mode 0600.
+    pub signing_share_file: PathBuf,
     /// Where the other evaluators reach this one (mutually authenticated TLS only).
     pub peer_listen: SocketAddr,
     /// This evaluator's certificate chain (PEM) on the peer listener and as a client of peers.

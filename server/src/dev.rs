@@ -163,6 +163,11 @@ pub fn threshold_set(
             share.holder_derived.to_bytes().as_ref(),
         )?;
         write_private(&folder.join("bulk.share"), share.bulk.to_bytes().as_ref())?;
+        write_private(
+            &folder.join("attested.share"),
+            share.attested.to_bytes().as_ref(),
+        )?;
+        write_private(&folder.join("signing.share"), &share.signing.to_bytes()?)?;
         certificates.push((
             share.index(),
             hex::encode(Sha256::digest(certificate.der().as_ref())),
@@ -184,6 +189,8 @@ pub fn threshold_set(
             epoch_shares_file: epoch_shares_file.clone(),
             holder_derived_share_file: folder.join("holder-derived.share"),
             bulk_share_file: folder.join("bulk.share"),
+            attested_share_file: folder.join("attested.share"),
+            signing_share_file: folder.join("signing.share"),
             peer_listen: std::net::SocketAddr::new(listen.ip(), port(index, 100)),
             peer_cert_file: folder.join("peer-cert.pem"),
             peer_key_file: folder.join("peer-key.pem"),

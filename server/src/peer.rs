@@ -239,7 +239,14 @@ impl PeerClient {
             "/peer/v1/inversion/product",
             Some(&request.to_bytes()),
         )?;
-        Ok(MaskedProduct::from_bytes(&bytes)?)
+        let product = MaskedProduct::from_bytes(&bytes)?;
+        // A product under another participant's index is that peer's fault, not the run's.
+        if product.index != index {
+            return Err(ServerError::Protocol(blindnym::Error::UnknownEvaluator {
+                index: product.index,
+            }));
+        }
+        Ok(product)
     }
 
     /// Round three at peer `index`.
@@ -280,10 +287,10 @@ async fn deal(
     ConnectInfo(identity): ConnectInfo<PeerIdentity>,
     body: Bytes,
 ) -> Result<Response> {
-    caller(&state, identity)?;
+    let coordinator = caller(&state, identity)?;
     let threshold = state.threshold()?.clone();
-    let request = DealRequest::from_bytes(&body)?;
-    let dealing = blocking(move || threshold.deal(&request)).await?;
+    let dealing =
+        blocking(move || threshold.deal(&DealRequest::from_bytes(&body)?, coordinator)).await?;
     Ok(octets(dealing.to_bytes()))
 }
 
@@ -307,10 +314,12 @@ async fn product(
     ConnectInfo(identity): ConnectInfo<PeerIdentity>,
     body: Bytes,
 ) -> Result<Response> {
-    caller(&state, identity)?;
+    let coordinator = caller(&state, identity)?;
     let threshold = state.threshold()?.clone();
-    let request = ProductRequest::from_bytes(&body)?;
-    let product = blocking(move || threshold.product(&request)).await?;
+    // Decoding checks every point of every dealing: off the async workers too.
+    let product =
+        blocking(move || threshold.product(&ProductRequest::from_bytes(&body)?, coordinator))
+            .await?;
     Ok(octets(product.to_bytes().to_vec()))
 }
 
@@ -319,10 +328,9 @@ async fn finish(
     ConnectInfo(identity): ConnectInfo<PeerIdentity>,
     body: Bytes,
 ) -> Result<Response> {
-    caller(&state, identity)?;
+    let coordinator = caller(&state, identity)?;
     let threshold = state.threshold()?.clone();
-    let request = FinishRequest::from_bytes(&body)?;
-    blocking(move || threshold.finish(&request)).await?;
+    blocking(move || threshold.finish(&FinishRequest::from_bytes(&body)?, coordinator)).await?;
     Ok(octets(Vec::new()))
 }
 

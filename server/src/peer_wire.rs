@@ -12,8 +12,42 @@ use crate::error::{Result, ServerError};
 /// A run's identifier.
 pub type RunId = [u8; 16];
 
-/// The largest domain a peer message carries (as `bulk::domain_info` allows).
-const MAX_DOMAIN: usize = 65_534;
+/// The largest tweak input a peer message carries (a domain or a subject, as
+/// `bulk::domain_info` and `attested::subject_info` allow).
+const MAX_INPUT: usize = 65_534;
+
+/// Which key an inversion is over, and so what its tweak input is (`spec/12-threshold.md`
+/// §12.12.2): the flow B key on a domain, or the flow A key on a subject. The flow H key is
+/// never inverted, and no byte can ask for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// Flow B: the tweak of a domain.
+    Bulk,
+    /// Flow A: the tweak of a subject.
+    Attested,
+}
+
+impl Role {
+    /// Its byte on the wire and in the tweak store.
+    pub fn byte(self) -> u8 {
+        match self {
+            Role::Bulk => b'B',
+            Role::Attested => b'A',
+        }
+    }
+
+    /// The role of a byte.
+    ///
+    /// # Errors
+    /// `Protocol(Malformed)` for any other byte.
+    pub fn from_byte(byte: u8) -> Result<Self> {
+        match byte {
+            b'B' => Ok(Role::Bulk),
+            b'A' => Ok(Role::Attested),
+            _ => Err(malformed()),
+        }
+    }
+}
 
 fn malformed() -> ServerError {
     ServerError::Protocol(blindnym::Error::Malformed)
@@ -35,6 +69,13 @@ impl<'a> Cursor<'a> {
         Ok(head)
     }
 
+    fn u8(&mut self) -> Result<u8> {
+        match self.take(1)? {
+            [byte] => Ok(*byte),
+            _ => Err(malformed()),
+        }
+    }
+
     fn u16(&mut self) -> Result<u16> {
         let bytes = self.take(2)?;
         Ok(u16::from_be_bytes([bytes[0], bytes[1]]))
@@ -49,39 +90,43 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Round one, coordinator to participant: deal for `run` among `participants` on `domain`'s
-/// tweak. `run:16 || count:2 || index:2 × count || domain`.
+/// Round one, coordinator to participant: deal for `run` among `participants` on the tweak
+/// of `input` under `role`. `run:16 || role:1 || count:2 || index:2 × count || input`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DealRequest {
     /// The run.
     pub run: RunId,
+    /// The key, and what `input` is.
+    pub role: Role,
     /// The participants, increasing.
     pub participants: Vec<u16>,
-    /// The flow B domain.
-    pub domain: Vec<u8>,
+    /// The flow B domain or the flow A subject.
+    pub input: Vec<u8>,
 }
 
 impl DealRequest {
     /// The bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = self.run.to_vec();
+        out.push(self.role.byte());
         let count = u16::try_from(self.participants.len()).unwrap_or(u16::MAX);
         out.extend_from_slice(&count.to_be_bytes());
         for index in &self.participants {
             out.extend_from_slice(&index.to_be_bytes());
         }
-        out.extend_from_slice(&self.domain);
+        out.extend_from_slice(&self.input);
         out
     }
 
     /// Decodes a deal request.
     ///
     /// # Errors
-    /// `Protocol(InvalidLength)` for a short message, `Protocol(Malformed)` for a count over
-    /// [`MAX_EVALUATORS`] or an overlong domain.
+    /// `Protocol(InvalidLength)` for a short message, `Protocol(Malformed)` for an unknown
+    /// role, a count over [`MAX_EVALUATORS`] or an overlong input.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut cursor = Cursor(bytes);
         let run = cursor.run()?;
+        let role = Role::from_byte(cursor.u8()?)?;
         let count = cursor.u16()?;
         if count > MAX_EVALUATORS {
             return Err(malformed());
@@ -89,14 +134,15 @@ impl DealRequest {
         let participants = (0..count)
             .map(|_| cursor.u16())
             .collect::<Result<Vec<_>>>()?;
-        let domain = cursor.rest();
-        if domain.len() > MAX_DOMAIN {
+        let input = cursor.rest();
+        if input.len() > MAX_INPUT {
             return Err(malformed());
         }
         Ok(Self {
             run,
+            role,
             participants,
-            domain: domain.to_vec(),
+            input: input.to_vec(),
         })
     }
 }

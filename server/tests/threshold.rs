@@ -1,8 +1,10 @@
 //! A 2-of-3 threshold set of evaluators in one process, each on its own listeners on
 //! 127.0.0.1 (public HTTP, and the peer API with mutually authenticated TLS): flows H and B
-//! over HTTP equal the single evaluator under the dealt key; the refusals of threshold mode
-//! have their own codes; the peer API refuses a client without a certificate, one with a
-//! certificate from another CA, and a replayed round.
+//! over HTTP equal the single evaluator under the dealt key; a flow A login through two
+//! evaluators verifies at the unchanged relying party with the single evaluator's pseudonym;
+//! the refusals of threshold mode have their own codes; the peer API refuses a client
+//! without a certificate, one with a certificate from another CA, a replayed round and an
+//! inversion over any key but flow A's and flow B's.
 #![allow(
     clippy::unwrap_used,
     reason = "test helpers outside #[test]: a panic is a failed test"
@@ -22,7 +24,7 @@ use blindnym::pseudonym::{
 use blindnym::threshold::inversion::TweakRecord;
 use blindnym::threshold::{EpochShares, ShareResponse, SignedEpochShares, Threshold};
 use blindnym_server::dev::{DEV_DATA_HOLDER_TOKEN, DEV_DOMAIN, DEV_HOLDER_TOKEN};
-use blindnym_server::peer_wire::DealRequest;
+use blindnym_server::peer_wire::{DealRequest, Role};
 use blindnym_server::{AppState, Config, dev, peer, serve};
 use sha2::{Digest, Sha256};
 use support::{code, now, post};
@@ -47,6 +49,7 @@ fn free_base_port() -> u16 {
 
 struct Set {
     urls: Vec<String>,
+    states: Vec<Arc<AppState>>,
     configs: Vec<Config>,
     stops: Vec<oneshot::Sender<()>>,
 }
@@ -60,6 +63,7 @@ async fn start_set(dir: &Path) -> Set {
     )
     .unwrap();
     let (mut urls, mut configs, mut stops) = (Vec::new(), Vec::new(), Vec::new());
+    let mut states = Vec::new();
     for file in files {
         let config = Config::load(&file).unwrap();
         let section = config.threshold.clone().unwrap();
@@ -76,6 +80,7 @@ async fn start_set(dir: &Path) -> Set {
             let _ = stopped.await;
             let _ = stop_peers.send(());
         }));
+        states.push(state.clone());
         tokio::spawn(peer::serve(
             peers,
             state,
@@ -90,6 +95,7 @@ async fn start_set(dir: &Path) -> Set {
     }
     Set {
         urls,
+        states,
         configs,
         stops,
     }
@@ -274,6 +280,17 @@ async fn threshold_refusals_have_their_own_codes() {
         .await;
         assert_eq!((status, code(&body).as_str()), (409, "TweakMismatch"));
     }
+    let store = set.states[0].store();
+    assert_eq!(
+        (
+            store.budget_used("epoch-1/bulk").unwrap(),
+            store
+                .quota_used(b"dev data holder", DEV_DOMAIN.as_bytes())
+                .unwrap()
+        ),
+        (0, 0),
+        "a batch under the wrong record is refused before anything is charged"
+    );
     // A domain the caller is not granted gets no inversion; a holder's token neither.
     for (token, domain) in [
         (DEV_DATA_HOLDER_TOKEN, "another domain"),
@@ -364,6 +381,11 @@ async fn the_peer_api_takes_only_the_sets_certificates_and_no_replayed_round() {
         std::fs::read(&section.peer_cert_file).unwrap(),
         std::fs::read(&section.peer_key_file).unwrap(),
     );
+    let third = set.configs[2].threshold.clone().unwrap();
+    let third = (
+        std::fs::read(&third.peer_cert_file).unwrap(),
+        std::fs::read(&third.peer_key_file).unwrap(),
+    );
     let stranger = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
     let stranger = (
         stranger.cert.pem().into_bytes(),
@@ -372,10 +394,19 @@ async fn the_peer_api_takes_only_the_sets_certificates_and_no_replayed_round() {
     let run = hex::encode([9u8; 16]);
     let deal = DealRequest {
         run: [9; 16],
+        role: Role::Bulk,
         participants: vec![1, 2, 3],
-        domain: DEV_DOMAIN.as_bytes().to_vec(),
+        input: DEV_DOMAIN.as_bytes().to_vec(),
     }
     .to_bytes();
+    let product_request = blindnym_server::peer_wire::ProductRequest {
+        run: [9; 16],
+        dealings: Vec::new(),
+    }
+    .to_bytes();
+    // No role byte asks for an inversion over the flow H key: an unknown role is malformed.
+    let mut other_role = deal.clone();
+    other_role[16] = b'H';
     let results = tokio::task::spawn_blocking(move || {
         let private = format!("{peer_url}/peer/v1/inversion/{run}/private");
         let deal_url = format!("{peer_url}/peer/v1/inversion/deal");
@@ -389,6 +420,14 @@ async fn the_peer_api_takes_only_the_sets_certificates_and_no_replayed_round() {
             // A round one, then the same run again: a replay is refused.
             peer_call(&ca, Some((&own.0, &own.1)), &deal_url, Some(deal.clone())),
             peer_call(&ca, Some((&own.0, &own.1)), &deal_url, Some(deal)),
+            peer_call(&ca, Some((&own.0, &own.1)), &deal_url, Some(other_role)),
+            // Evaluator 3 cannot move on the run evaluator 2 dealt out.
+            peer_call(
+                &ca,
+                Some((&third.0, &third.1)),
+                &format!("{peer_url}/peer/v1/inversion/product"),
+                Some(product_request),
+            ),
         )
     })
     .await
@@ -400,6 +439,164 @@ async fn the_peer_api_takes_only_the_sets_certificates_and_no_replayed_round() {
     assert_eq!(results.3.unwrap().0, 200);
     let (status, body) = results.4.unwrap();
     assert_eq!((status, code(&body).as_str()), (400, "Replayed"));
+    let (status, body) = results.5.unwrap();
+    assert_eq!((status, code(&body).as_str()), (400, "Malformed"));
+    let (status, body) = results.6.unwrap();
+    assert_eq!((status, code(&body).as_str()), (409, "TweakMismatch"));
+    for stop in set.stops {
+        let _ = stop.send(());
+    }
+}
+
+/// A POST with optional `Blindnym-Tweak` and `Blindnym-Session` headers; the status, the
+/// session header of the answer, the body.
+async fn post_flow_a(
+    url: String,
+    tweak: Option<&str>,
+    session: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, Option<String>, Vec<u8>) {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(DEV_HOLDER_TOKEN)
+        .body(body);
+    if let Some(tweak) = tweak {
+        request = request.header("Blindnym-Tweak", tweak);
+    }
+    if let Some(session) = session {
+        request = request.header("Blindnym-Session", session);
+    }
+    let response = request.send().await.unwrap();
+    let session = response
+        .headers()
+        .get("blindnym-session")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (
+        response.status().as_u16(),
+        session,
+        response.bytes().await.unwrap().to_vec(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flow_a_login_through_two_evaluators_verifies_at_the_unchanged_relying_party() {
+    use blindnym::pseudonym::{ChannelBinding, MemoryNonceStore, SubjectId, attested};
+    use blindnym::threshold::flow_a::{ShareEvaluation, combine_evaluations, finish};
+    use blindnym::threshold::signing::SignatureShare;
+
+    let dir = tempfile::tempdir().unwrap();
+    let set = start_set(dir.path()).await;
+    let (keys, shares) = public_side(&set, dir.path()).await;
+    let epoch = single_epoch(dir.path());
+    let shop = ServiceId::from_origin("https://shop.example").unwrap();
+    let rp = attested::RelyingParty::new(keys.clone(), shop.clone()).unwrap();
+    let channel = ChannelBinding::new([1; 32]);
+    let alice = attested::Holder::new(keys.clone(), SubjectId::new("alice").unwrap()).unwrap();
+
+    // The subject's record: evaluator 3 coordinates the inversion for the token's subject.
+    let (status, _, record_bytes) = post_flow_a(
+        format!("{}/v1/threshold/flow-a/record", set.urls[2]),
+        None,
+        None,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let record = TweakRecord::from_bytes(&record_bytes).unwrap();
+    let digest = hex::encode(Sha256::digest(&record_bytes));
+
+    // Round one at evaluators 1 and 2, round two at the same two.
+    let (pending, challenge) = rp.challenge(&mut rand::rng(), now());
+    let (state, request) = alice
+        .request(&shop, &challenge, &channel, &mut rand::rng())
+        .unwrap();
+    let (mut evaluations, mut sessions) = (Vec::new(), Vec::new());
+    for url in &set.urls[..2] {
+        let (status, session, body) = post_flow_a(
+            format!("{url}/v1/threshold/flow-a/evaluate"),
+            Some(&digest),
+            None,
+            request.to_bytes().to_vec(),
+        )
+        .await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        evaluations.push(ShareEvaluation::from_bytes(&body).unwrap());
+        sessions.push(session.unwrap());
+    }
+    let combination = combine_evaluations(
+        &alice,
+        &state,
+        &shares.attested,
+        &record,
+        &evaluations,
+        now(),
+    )
+    .unwrap();
+    let mut signature_shares = Vec::new();
+    for (url, session) in set.urls[..2].iter().zip(&sessions) {
+        let (status, _, body) = post_flow_a(
+            format!("{url}/v1/threshold/flow-a/sign"),
+            None,
+            Some(session),
+            combination.request.to_bytes().unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        signature_shares.push(SignatureShare::from_bytes(&body).unwrap());
+    }
+    // A session's nonces sign once: the same round two again is refused.
+    let (status, _, body) = post_flow_a(
+        format!("{}/v1/threshold/flow-a/sign", set.urls[0]),
+        None,
+        Some(&sessions[0]),
+        combination.request.to_bytes().unwrap(),
+    )
+    .await;
+    assert_eq!((status, code(&body).as_str()), (409, "TweakMismatch"));
+
+    let assertion = finish(
+        &alice,
+        state,
+        &shares.signing,
+        &combination,
+        &signature_shares,
+        now(),
+    )
+    .unwrap();
+    let remote = rp
+        .verify(
+            pending,
+            &assertion,
+            &channel,
+            now(),
+            &MemoryNonceStore::new(),
+        )
+        .unwrap();
+
+    // The single evaluator under the dealt key gives the same pseudonym.
+    let (pending, challenge) = rp.challenge(&mut rand::rng(), now());
+    let (state, request) = alice
+        .request(&shop, &challenge, &channel, &mut rand::rng())
+        .unwrap();
+    let evaluation = attested::Evaluator::new(epoch.attested(), Default::default())
+        .evaluate(
+            &SubjectId::new("alice").unwrap(),
+            &request,
+            now(),
+            &mut rand::rng(),
+        )
+        .unwrap();
+    let assertion = alice.finish(state, &evaluation, now()).unwrap();
+    let local = rp
+        .verify(
+            pending,
+            &assertion,
+            &channel,
+            now(),
+            &MemoryNonceStore::new(),
+        )
+        .unwrap();
+    assert_eq!(remote, local);
     for stop in set.stops {
         let _ = stop.send(());
     }

@@ -293,6 +293,7 @@ impl ThresholdSet {
                 return Err("no tweak record".into());
             };
             let (mut responses, mut conflicts) = (Vec::new(), 0usize);
+            let (mut refused, mut retryable) = (None, false);
             for url in &self.urls {
                 let answer = exchange(
                     self.agent
@@ -310,8 +311,13 @@ impl ThresholdSet {
                     Err(Failure::Refused { code, .. }) if code == "TweakMismatch" => {
                         conflicts += 1;
                     }
-                    Err(Failure::Retry(reason)) => last = format!("{url}: {reason}"),
-                    Err(refused) => return Err(refused.into_error()),
+                    Err(Failure::Retry(reason)) => {
+                        retryable = true;
+                        last = format!("{url}: {reason}");
+                    }
+                    // One evaluator's refusal does not stop the batch while others may serve
+                    // (a lying or misconfigured evaluator is one of n).
+                    Err(failure) => refused = Some(failure),
                 }
                 if responses.len() >= t {
                     // A bad answer is dropped and named; with fewer than t left, ask the next.
@@ -329,6 +335,15 @@ impl ThresholdSet {
                     }
                 }
             }
+            // Every evaluator that did not answer refused: that is the run's answer.
+            if !retryable
+                && conflicts == 0
+                && let Some(refusal) = refused
+            {
+                return Err(refusal.into_error());
+            }
+            std::thread::sleep(delay);
+            delay = (delay * 2).min(Duration::from_secs(5));
             if conflicts > 0 {
                 // Some evaluators answer under another record: take the current one, and
                 // ask for a new inversion if that changes nothing.
@@ -339,10 +354,7 @@ impl ThresholdSet {
                 {
                     self.fetch_record(true)?;
                 }
-                continue;
             }
-            std::thread::sleep(delay);
-            delay = (delay * 2).min(Duration::from_secs(5));
         }
         Err(format!(
             "fewer than {t} evaluators answered after {} attempts: {last}",
