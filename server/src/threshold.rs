@@ -285,9 +285,7 @@ impl ThresholdState {
         check_digest(&installed, role, input, tweak)
     }
 
-    fn installed_read(
-        &self,
-    ) -> Result<std::sync::RwLockReadGuard<'_, InstalledMap>> {
+    fn installed_read(&self) -> Result<std::sync::RwLockReadGuard<'_, InstalledMap>> {
         self.installed
             .read()
             .map_err(|_| ServerError::Store("installed lock poisoned".into()))
