@@ -1,0 +1,223 @@
+"""A client for the blindnym evaluator service (server/openapi.yaml): one evaluator, or the
+evaluators of a threshold set (spec/12-threshold.md §12.12). Every answer's proof is checked
+by the Rust library before a pseudonym comes out. Standard library HTTP only."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Optional, Sequence, Union
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._blindnym import (
+    BlindnymError,
+    DataHolder,
+    InvalidInput,
+    ThresholdError,
+    verify_epoch_shares,
+    verify_key_set,
+)
+
+#: Statuses worth retrying (and a threshold evaluator that cannot reach its peers).
+RETRY_STATUSES = {408, 500, 501, 502, 504}
+
+
+class EvaluatorRefused(BlindnymError):
+    """The evaluator refused; `code` is its reason (Unauthorized, QuotaExceeded, …)."""
+
+    def __init__(self, code: str, message: str, evaluator: str = ""):
+        super().__init__(f"the evaluator refused: {code}: {message}")
+        self.code = code
+        self.message = message
+        self.evaluator = evaluator
+
+
+class EvaluatorUnreachable(BlindnymError):
+    """Too few evaluators answered after every retry."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.code = "Unreachable"
+
+
+class _Retry(Exception):
+    pass
+
+
+def _exchange(url: str, token: Optional[str], body: Optional[bytes], headers=None, timeout=60.0) -> bytes:
+    request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    if body is not None:
+        request.add_header("Content-Type", "application/octet-stream")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.read()
+    except urllib.error.HTTPError as error:
+        payload = error.read()
+        if error.code in RETRY_STATUSES:
+            raise _Retry(f"{url}: HTTP {error.code}") from None
+        try:
+            refusal = json.loads(payload)
+            code, message = refusal["error"], refusal["message"]
+        except (ValueError, KeyError, TypeError):
+            code, message = f"HTTP{error.code}", payload[:200].decode("utf-8", "replace")
+        if code == "PeersUnavailable":
+            raise _Retry(f"{url}: {message}") from None
+        raise EvaluatorRefused(code, message, url) from None
+    except (urllib.error.URLError, OSError, TimeoutError) as error:
+        raise _Retry(f"{url}: {error}") from None
+
+
+class Evaluators:
+    """The evaluator (one URL) or the threshold set (several URLs, every evaluator of the
+    set) a data holder pseudonymises through, for one domain.
+
+    `anchor` is the key-set signer's public key (32 bytes, or 64 hex digits); the signed key
+    set, and for a threshold set the signed verification shares and the domain's tweak
+    record, are checked against it on construction.
+    """
+
+    def __init__(
+        self,
+        urls: Sequence[str],
+        token: str,
+        anchor: Union[str, bytes],
+        realm: Union[str, bytes],
+        domain: Union[str, bytes],
+        retries: int = 12,
+        timeout: float = 60.0,
+    ):
+        if not urls:
+            raise InvalidInput("InvalidInput: give at least one evaluator URL")
+        self.urls = [u.rstrip("/") for u in urls]
+        self.token = token.strip()
+        self.retries = max(1, retries)
+        self.timeout = timeout
+        anchor = bytes.fromhex(anchor.strip()) if isinstance(anchor, str) else anchor
+        realm = realm.encode() if isinstance(realm, str) else realm
+        self.domain = domain.encode() if isinstance(domain, str) else domain
+        signed = self._with_retries(lambda: self._first("/v1/key-set", None))
+        self.key_set = verify_key_set(signed, anchor, realm)
+        self.holder = DataHolder(self.key_set, self.domain)
+        self.shares = None
+        self.record = None
+        if len(self.urls) > 1:
+            signed = self._with_retries(lambda: self._first("/v1/threshold/epoch-shares", None))
+            self.shares = verify_epoch_shares(signed, self.key_set)
+            if self.shares.n != len(self.urls):
+                raise InvalidInput(
+                    f"InvalidInput: the threshold set has {self.shares.n} evaluators; give each URL"
+                )
+            self._fetch_record(renew=False)
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def _with_retries(self, once):
+        delay, last = 0.1, ""
+        for _ in range(self.retries):
+            try:
+                return once()
+            except _Retry as retry:
+                last = str(retry)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        raise EvaluatorUnreachable(f"the evaluator is unreachable after {self.retries} attempts: {last}")
+
+    def _first(self, path: str, body: Optional[bytes]) -> bytes:
+        last: Exception = _Retry("no evaluator")
+        for url in self.urls:
+            try:
+                return _exchange(url + path, self.token if body is not None else None, body,
+                                 timeout=self.timeout)
+            except _Retry as retry:
+                last = retry
+        raise last
+
+    def _fetch_record(self, renew: bool) -> None:
+        path = "/v1/threshold/flow-b/tweak" + ("/renew" if renew else "")
+        record = self._with_retries(lambda: self._first(path, self.domain))
+        self.holder.check_record(self.shares, record)
+        self.record = record
+        self.digest = hashlib.sha256(record).hexdigest()
+
+    # -- pseudonymising ----------------------------------------------------------------------
+
+    def pseudonymise(self, ids: pa.Array, batch_size: int = 1024, nulls: str = "keep") -> pa.Array:
+        """Pseudonyms (text form, pyarrow string array) of an Arrow array of identifiers, in
+        order, in batches of `batch_size` (one request and one proof each).
+
+        `nulls="keep"` leaves a null where the identifier is null; `nulls="error"` raises
+        `InvalidInput` (code `NullIdentity`). Raises `EvaluatorRefused` with the evaluator's
+        reason, `EvaluatorUnreachable` after every retry, `VerificationFailed` for an answer
+        whose proof fails.
+        """
+        if isinstance(ids, pa.ChunkedArray):
+            ids = ids.combine_chunks()
+        if nulls not in ("keep", "error"):
+            raise InvalidInput(f"InvalidInput: nulls is 'keep' or 'error', not {nulls!r}")
+        if not 1 <= batch_size <= 65535:
+            raise InvalidInput("InvalidInput: batch_size is 1 to 65535")
+        if ids.null_count and nulls == "keep":
+            valid = pc.is_valid(ids)
+            texts = self.pseudonymise(pc.filter(ids, valid), batch_size, nulls="error")
+            return pc.replace_with_mask(pa.nulls(len(ids), pa.string()), valid, texts)
+        chunks = [
+            self._batch(ids.slice(start, batch_size))
+            for start in range(0, len(ids), batch_size)
+        ]
+        if not chunks:
+            return pa.array([], pa.string())
+        return pa.concat_arrays(chunks)
+
+    def _batch(self, ids: pa.Array) -> pa.Array:
+        batch, request = self.holder.blind(ids)
+        if self.shares is None:
+            url = self.urls[0] + "/v1/flow-b/evaluate"
+            response = self._with_retries(lambda: _exchange(url, self.token, request, timeout=self.timeout))
+            return self.holder.finalize(batch, response)
+        return self._threshold_batch(batch, request)
+
+    def _threshold_batch(self, batch, request: bytes) -> pa.Array:
+        t = self.shares.t
+        delay, last = 0.1, ""
+        for _ in range(self.retries):
+            responses, conflicts, refused, retryable = [], 0, None, False
+            for url in self.urls:
+                try:
+                    responses.append(_exchange(
+                        url + "/v1/threshold/flow-b/evaluate", self.token, request,
+                        headers={"Blindnym-Tweak": self.digest}, timeout=self.timeout))
+                except _Retry as retry:
+                    retryable, last = True, str(retry)
+                except EvaluatorRefused as refusal:
+                    if refusal.code == "TweakMismatch":
+                        conflicts += 1
+                    else:
+                        # One evaluator's refusal does not stop the batch while others serve.
+                        refused = refusal
+                if len(responses) >= t:
+                    try:
+                        texts, _used, _rejected = self.holder.finalize_threshold(
+                            batch, self.shares, self.record, responses)
+                        return texts
+                    except ThresholdError as error:
+                        if getattr(error, "code", "") != "TooFewShares":
+                            raise
+            if refused is not None and not retryable and conflicts == 0:
+                raise refused
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            if conflicts:
+                before = self.digest
+                self._fetch_record(renew=False)
+                if self.digest == before and len(responses) + conflicts >= t:
+                    self._fetch_record(renew=True)
+        raise EvaluatorUnreachable(f"fewer than {t} evaluators answered after {self.retries} attempts: {last}")

@@ -1,0 +1,110 @@
+//! The library's errors as Python exceptions: one base class, `BlindnymError`, and a subclass
+//! per kind of failure. Each carries `code`, the library's error name (`spec/09-errors.md`),
+//! and a message that says what went wrong, never a stack trace or a secret.
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+
+create_exception!(
+    _blindnym,
+    BlindnymError,
+    PyException,
+    "A blindnym failure; `code` is the library's error name."
+);
+create_exception!(
+    _blindnym,
+    InvalidInput,
+    BlindnymError,
+    "Malformed, non-canonical, empty or over-long input."
+);
+create_exception!(
+    _blindnym,
+    VerificationFailed,
+    BlindnymError,
+    "A proof or signature from an evaluator does not verify."
+);
+create_exception!(
+    _blindnym,
+    KeySetError,
+    BlindnymError,
+    "The signed key set or verification shares are not acceptable (signature, realm, epoch)."
+);
+create_exception!(
+    _blindnym,
+    ThresholdError,
+    BlindnymError,
+    "Threshold mode: too few valid answers, an unknown evaluator, or another tweak record."
+);
+
+/// Adds the exception classes to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("BlindnymError", py.get_type::<BlindnymError>())?;
+    m.add("InvalidInput", py.get_type::<InvalidInput>())?;
+    m.add("VerificationFailed", py.get_type::<VerificationFailed>())?;
+    m.add("KeySetError", py.get_type::<KeySetError>())?;
+    m.add("ThresholdError", py.get_type::<ThresholdError>())?;
+    Ok(())
+}
+
+/// The library's error name: the variant of `blindnym::Error`.
+pub fn code(error: &blindnym::Error) -> String {
+    format!("{error:?}")
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or("BlindnymError")
+        .to_owned()
+}
+
+/// The Python exception for a library error, with `code` set.
+pub fn to_py(error: blindnym::Error) -> PyErr {
+    use blindnym::Error as E;
+    let code = code(&error);
+    let message = format!("{code}: {error}");
+    let err = match error {
+        E::VerifyError
+        | E::BadSignature
+        | E::BadShare { .. }
+        | E::BadDealing { .. }
+        | E::BadProduct { .. }
+        | E::BadSignatureShare { .. } => VerificationFailed::new_err(message),
+        E::KeySetSignature
+        | E::KeySetExpired
+        | E::KeySetRollback
+        | E::RealmMismatch
+        | E::UnknownEpoch { .. }
+        | E::StaleEpoch { .. } => KeySetError::new_err(message),
+        E::TooFewShares { .. }
+        | E::UnknownEvaluator { .. }
+        | E::ThresholdParams
+        | E::TweakMismatch => ThresholdError::new_err(message),
+        E::InvalidLength { .. }
+        | E::NonCanonicalElement
+        | E::IdentityElement
+        | E::NonCanonicalScalar
+        | E::ZeroScalar
+        | E::InputTooLong
+        | E::InvalidInput
+        | E::EmptyBatch
+        | E::BatchTooLarge { .. }
+        | E::BatchMismatch { .. }
+        | E::InvalidText
+        | E::NonCanonicalId
+        | E::Malformed => InvalidInput::new_err(message),
+        _ => BlindnymError::new_err(message),
+    };
+    Python::attach(|py| {
+        let _ = err.value(py).setattr("code", code);
+    });
+    err
+}
+
+/// An `InvalidInput` of the binding itself (not a library error), with its own code.
+pub fn invalid(code: &str, message: impl Into<String>) -> PyErr {
+    let err = InvalidInput::new_err(format!("{code}: {}", message.into()));
+    Python::attach(|py| {
+        let _ = err.value(py).setattr("code", code);
+    });
+    err
+}

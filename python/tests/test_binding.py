@@ -1,0 +1,116 @@
+"""The binding itself: RFC 9497 and our own known answers through the Python API, the errors
+as exceptions with their codes, and the client against real evaluator processes (one, and a
+2-of-3 threshold set) equal to the library's non-blind evaluation."""
+
+import json
+
+import pyarrow as pa
+import pytest
+
+import blindnym
+from blindnym import _blindnym
+from conftest import DOMAIN, REALM, ROOT, TOKEN
+
+
+def load(path):
+    return json.loads((ROOT / path).read_text())
+
+
+def test_rfc9497_vectors_through_the_binding():
+    modes = load("tests/vectors/rfc9497-vectors.json")["modes"]
+    checked = 0
+    for name, mode in modes.items():
+        seed, key_info = bytes.fromhex(mode["Seed"]), bytes.fromhex(mode["KeyInfo"])
+        secret, public = _blindnym.rfc9497_derive_key_pair(name, seed, key_info)
+        assert secret.hex() == mode["skSm"], name
+        if "pkSm" in mode:
+            assert public.hex() == mode["pkSm"], name
+        for vector in mode["vectors"]:
+            for i, item in enumerate(vector["Input"]):
+                info = bytes.fromhex(vector["Info"]) if "Info" in vector else None
+                output = _blindnym.rfc9497_evaluate(name, seed, key_info, bytes.fromhex(item), info)
+                assert output.hex() == vector["Output"][i], (name, vector["name"])
+                checked += 1
+    assert checked >= 9
+
+
+def test_our_vectors_through_the_binding():
+    for vector in load("spec/vectors/pseudonym-text.json")["vectors"]:
+        assert blindnym.pseudonym_text(bytes.fromhex(vector["pseudonym"])) == vector["text"]
+        assert blindnym.pseudonym_parse(vector["text"]).hex() == vector["pseudonym"]
+    key_set = load("spec/vectors/key-set.json")["vectors"][0]
+    for vector in load("spec/vectors/flow-b.json")["vectors"]:
+        # The signed key set verifies against its anchor at the vector's clock.
+        blindnym.verify_key_set(bytes.fromhex(key_set["signed_key_set"]),
+                                bytes.fromhex(key_set["anchor"]),
+                                key_set["realm"].encode(), now=vector["now"])
+        texts = _blindnym.evaluate_direct(
+            bytes.fromhex(key_set["root_seed"]), key_set["realm"].encode(),
+            key_set["first_epoch"], vector["epoch"], vector["domain"].encode(),
+            pa.array(vector["identities"]))
+        assert texts.to_pylist() == vector["pseudonym_texts"]
+
+
+def test_errors_are_exceptions_with_codes():
+    with pytest.raises(blindnym.InvalidInput) as error:
+        blindnym.pseudonym_parse("bn1-qqqq")
+    assert error.value.code == "InvalidText"
+    key_set = load("spec/vectors/key-set.json")["vectors"][0]
+    with pytest.raises(blindnym.KeySetError) as error:
+        blindnym.verify_key_set(bytes.fromhex(key_set["signed_key_set"]),
+                                bytes.fromhex(key_set["anchor"]), b"another realm")
+    assert isinstance(error.value, blindnym.BlindnymError)
+    keys = blindnym.verify_key_set(bytes.fromhex(key_set["signed_key_set"]),
+                                   bytes.fromhex(key_set["anchor"]), key_set["realm"].encode(),
+                                   now=load("spec/vectors/flow-b.json")["vectors"][0]["now"])
+    holder = blindnym.DataHolder(keys, b"health")
+    for ids, code in [
+        (pa.array(["a", None]), "NullIdentity"),
+        (pa.array([1, 2]), "UnsupportedType"),
+        (pa.array([], pa.string()), "EmptyBatch"),
+        (pa.array(["x" * 70000]), "InputTooLong"),
+    ]:
+        with pytest.raises(blindnym.InvalidInput) as error:
+            holder.blind(ids)
+        assert error.value.code == code
+    batch, _ = holder.blind(pa.array(["a"]))
+    with pytest.raises(blindnym.InvalidInput) as error:
+        holder.finalize(batch, b"\x00" * 10)
+    assert error.value.code in ("InvalidLength", "EmptyBatch")
+    assert "redacted" in repr(batch)
+
+
+def reference(evaluator, ids):
+    return _blindnym.evaluate_direct(evaluator.root_seed, REALM.encode(), 1, 1,
+                                     DOMAIN.encode(), ids)
+
+
+def test_one_evaluator_equals_the_library(evaluator):
+    client = blindnym.Evaluators(evaluator.urls, TOKEN, evaluator.anchor, REALM, DOMAIN)
+    ids = pa.array([f"1{n * 7919:017d}" for n in range(2500)])
+    assert client.pseudonymise(ids).equals(reference(evaluator, ids))
+    with_nulls = pa.array(["a", None, "b"])
+    out = client.pseudonymise(with_nulls)
+    assert out.to_pylist()[1] is None
+    assert out.to_pylist()[0] == reference(evaluator, pa.array(["a"])).to_pylist()[0]
+    with pytest.raises(blindnym.InvalidInput) as error:
+        client.pseudonymise(with_nulls, nulls="error")
+    assert error.value.code == "NullIdentity"
+
+
+def test_a_threshold_set_equals_the_library(threshold_set):
+    client = blindnym.Evaluators(threshold_set.urls, TOKEN, threshold_set.anchor, REALM, DOMAIN)
+    assert client.shares.t == 2
+    ids = pa.array([f"id-{n}" for n in range(3000)], pa.large_string())
+    assert client.pseudonymise(ids).equals(reference(threshold_set, ids))
+
+
+def test_a_refusal_carries_the_evaluators_reason(evaluator):
+    client = blindnym.Evaluators(evaluator.urls, TOKEN, evaluator.anchor, REALM, "another domain")
+    with pytest.raises(blindnym.EvaluatorRefused) as error:
+        client.pseudonymise(pa.array(["a"]))
+    assert error.value.code == "Unauthorized"
+    with pytest.raises(blindnym.EvaluatorRefused) as error:
+        blindnym.Evaluators(evaluator.urls, "wrong token", evaluator.anchor, REALM, DOMAIN) \
+            .pseudonymise(pa.array(["a"]))
+    assert error.value.code == "Unauthenticated"
