@@ -23,8 +23,27 @@ from ._blindnym import (
     verify_key_set,
 )
 
-#: Statuses worth retrying (and a threshold evaluator that cannot reach its peers).
-RETRY_STATUSES = {408, 500, 501, 502, 504}
+#: Statuses worth retrying (and a threshold evaluator that cannot reach its peers). A 408
+#: may come after the evaluator charged the batch: its retry is charged again.
+RETRY_STATUSES = {408, 500, 502, 504}
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect would carry the bearer token to another host: refused."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+#: No redirects, no proxy from the environment: requests go to the URL given, and only there.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+
+
+def invalid(code: str, message: str) -> InvalidInput:
+    """An `InvalidInput` raised by the Python layer, with its `code`."""
+    error = InvalidInput(f"{code}: {message}")
+    error.code = code
+    return error
 
 
 class EvaluatorRefused(BlindnymError):
@@ -36,6 +55,9 @@ class EvaluatorRefused(BlindnymError):
         self.message = message
         self.evaluator = evaluator
 
+    def __reduce__(self):
+        return (EvaluatorRefused, (self.code, self.message, self.evaluator))
+
 
 class EvaluatorUnreachable(BlindnymError):
     """Too few evaluators answered after every retry."""
@@ -44,9 +66,24 @@ class EvaluatorUnreachable(BlindnymError):
         super().__init__(message)
         self.code = "Unreachable"
 
+    def __reduce__(self):
+        return (EvaluatorUnreachable, (str(self),))
+
 
 class _Retry(Exception):
     pass
+
+
+def parse_anchor(anchor: Union[str, bytes]) -> bytes:
+    """The key-set signer's public key from 64 hex digits or 32 bytes."""
+    if isinstance(anchor, str):
+        try:
+            anchor = bytes.fromhex(anchor.strip())
+        except ValueError:
+            raise invalid("InvalidInput", "the anchor is 64 hex digits") from None
+    if len(anchor) != 32:
+        raise invalid("InvalidLength", "the anchor is 32 bytes")
+    return bytes(anchor)
 
 
 def _exchange(url: str, token: Optional[str], body: Optional[bytes], headers=None, timeout=60.0) -> bytes:
@@ -58,7 +95,7 @@ def _exchange(url: str, token: Optional[str], body: Optional[bytes], headers=Non
     for name, value in (headers or {}).items():
         request.add_header(name, value)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             return response.read()
     except urllib.error.HTTPError as error:
         payload = error.read()
@@ -96,12 +133,12 @@ class Evaluators:
         timeout: float = 60.0,
     ):
         if not urls:
-            raise InvalidInput("InvalidInput: give at least one evaluator URL")
+            raise invalid("InvalidInput", "give at least one evaluator URL")
         self.urls = [u.rstrip("/") for u in urls]
         self.token = token.strip()
         self.retries = max(1, retries)
         self.timeout = timeout
-        anchor = bytes.fromhex(anchor.strip()) if isinstance(anchor, str) else anchor
+        anchor = parse_anchor(anchor)
         realm = realm.encode() if isinstance(realm, str) else realm
         self.domain = domain.encode() if isinstance(domain, str) else domain
         signed = self._with_retries(lambda: self._first("/v1/key-set", None))
@@ -113,22 +150,22 @@ class Evaluators:
             signed = self._with_retries(lambda: self._first("/v1/threshold/epoch-shares", None))
             self.shares = verify_epoch_shares(signed, self.key_set)
             if self.shares.n != len(self.urls):
-                raise InvalidInput(
-                    f"InvalidInput: the threshold set has {self.shares.n} evaluators; give each URL"
-                )
+                raise invalid("InvalidInput",
+                              f"the threshold set has {self.shares.n} evaluators; give each URL")
             self._fetch_record(renew=False)
 
     # -- transport ---------------------------------------------------------------------------
 
     def _with_retries(self, once):
         delay, last = 0.1, ""
-        for _ in range(self.retries):
+        for attempt in range(self.retries):
             try:
                 return once()
             except _Retry as retry:
                 last = str(retry)
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            if attempt + 1 < self.retries:
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
         raise EvaluatorUnreachable(f"the evaluator is unreachable after {self.retries} attempts: {last}")
 
     def _first(self, path: str, body: Optional[bytes]) -> bytes:
@@ -162,9 +199,9 @@ class Evaluators:
         if isinstance(ids, pa.ChunkedArray):
             ids = ids.combine_chunks()
         if nulls not in ("keep", "error"):
-            raise InvalidInput(f"InvalidInput: nulls is 'keep' or 'error', not {nulls!r}")
+            raise invalid("InvalidInput", f"nulls is 'keep' or 'error', not {nulls!r}")
         if not 1 <= batch_size <= 65535:
-            raise InvalidInput("InvalidInput: batch_size is 1 to 65535")
+            raise invalid("InvalidInput", "batch_size is 1 to 65535")
         if ids.null_count and nulls == "keep":
             valid = pc.is_valid(ids)
             texts = self.pseudonymise(pc.filter(ids, valid), batch_size, nulls="error")
@@ -188,8 +225,9 @@ class Evaluators:
     def _threshold_batch(self, batch, request: bytes) -> pa.Array:
         t = self.shares.t
         delay, last = 0.1, ""
-        for _ in range(self.retries):
+        for attempt in range(self.retries):
             responses, conflicts, refused, retryable = [], 0, None, False
+            too_few = None
             for url in self.urls:
                 try:
                     responses.append(_exchange(
@@ -211,10 +249,17 @@ class Evaluators:
                     except ThresholdError as error:
                         if getattr(error, "code", "") != "TooFewShares":
                             raise
-            if refused is not None and not retryable and conflicts == 0:
-                raise refused
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+                        too_few = error
+            # Nothing in this round is worth retrying: its reason is the answer.
+            if not retryable and conflicts == 0:
+                if refused is not None:
+                    raise refused
+                if too_few is not None:
+                    raise too_few
+            last = last or str(refused or too_few or "")
+            if attempt + 1 < self.retries:
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
             if conflicts:
                 before = self.digest
                 self._fetch_record(renew=False)

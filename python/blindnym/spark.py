@@ -25,7 +25,7 @@ from typing import Iterator, Sequence, Union
 import pyarrow as pa
 
 from . import _blindnym
-from .client import EvaluatorRefused, Evaluators, EvaluatorUnreachable
+from .client import EvaluatorRefused, Evaluators, EvaluatorUnreachable, invalid, parse_anchor
 
 #: The marker a failed task's message carries, found again on the driver by `reasons()`.
 _MARKER = re.compile(r"\[blindnym:(?P<kind>[A-Za-z]+):(?P<code>[A-Za-z0-9]+)\] (?P<message>[^\n]*)")
@@ -33,10 +33,10 @@ _MARKER = re.compile(r"\[blindnym:(?P<kind>[A-Za-z]+):(?P<code>[A-Za-z0-9]+)\] (
 _CLIENTS: dict = {}
 
 
-def _client(config: tuple) -> Evaluators:
+def _client(config: tuple, fresh: bool = False) -> Evaluators:
     """One client per Python worker and configuration (the key set and record are checked
-    once per worker, not per task)."""
-    client = _CLIENTS.get(config)
+    once per worker, not per task; `fresh` checks them again)."""
+    client = None if fresh else _CLIENTS.get(config)
     if client is None:
         urls, token, anchor, realm, domain, retries = config
         client = Evaluators(list(urls), token, anchor, realm, domain, retries=retries)
@@ -69,32 +69,36 @@ def pseudonymise(
     from pyspark.sql.types import StringType, StructField, StructType
 
     if column not in df.columns:
-        raise _blindnym.InvalidInput(f"InvalidInput: no column {column!r} in {df.columns}")
+        raise invalid("InvalidInput", f"no column {column!r} in {df.columns}")
     if nulls not in ("keep", "error"):
-        raise _blindnym.InvalidInput(f"InvalidInput: nulls is 'keep' or 'error', not {nulls!r}")
+        raise invalid("InvalidInput", f"nulls is 'keep' or 'error', not {nulls!r}")
     schema = StructType(
         [
             StructField(f.name, StringType(), True) if f.name == column else f
             for f in df.schema.fields
         ]
     )
-    anchor_hex = anchor.hex() if isinstance(anchor, bytes) else anchor.strip()
-    config = (
-        tuple(evaluators),
-        token.strip(),
-        anchor_hex,
-        realm if isinstance(realm, str) else realm.decode(),
-        domain if isinstance(domain, str) else domain.decode(),
-        retries,
-    )
+    # Checked here, on the driver: a bad anchor fails before any task runs.
+    config = (tuple(evaluators), token.strip(), parse_anchor(anchor), realm, domain, retries)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         try:
             client = _client(config)
             for batch in batches:
                 index = batch.schema.get_field_index(column)
-                texts = client.pseudonymise(batch.column(index), batch_size=batch_size, nulls=nulls)
-                yield batch.set_column(index, pa.field(column, pa.string(), True), texts)
+                try:
+                    texts = client.pseudonymise(batch.column(index), batch_size=batch_size,
+                                                nulls=nulls)
+                except _blindnym.KeySetError:
+                    # A worker outlives jobs: after a key rotation, check the set again once.
+                    client = _client(config, fresh=True)
+                    texts = client.pseudonymise(batch.column(index), batch_size=batch_size,
+                                                nulls=nulls)
+                # Spark may expect large strings back (arrow.useLargeVarTypes).
+                field = batch.schema.field(index)
+                kind = pa.large_string() if pa.types.is_large_string(field.type) or \
+                    pa.types.is_large_binary(field.type) else pa.string()
+                yield batch.set_column(index, pa.field(column, kind, True), texts.cast(kind))
         except EvaluatorRefused as refusal:
             raise RuntimeError(f"[blindnym:EvaluatorRefused:{refusal.code}] {refusal.message}") from None
         except EvaluatorUnreachable as error:

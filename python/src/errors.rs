@@ -7,31 +7,31 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
 create_exception!(
-    _blindnym,
+    blindnym,
     BlindnymError,
     PyException,
     "A blindnym failure; `code` is the library's error name."
 );
 create_exception!(
-    _blindnym,
+    blindnym,
     InvalidInput,
     BlindnymError,
     "Malformed, non-canonical, empty or over-long input."
 );
 create_exception!(
-    _blindnym,
+    blindnym,
     VerificationFailed,
     BlindnymError,
     "A proof or signature from an evaluator does not verify."
 );
 create_exception!(
-    _blindnym,
+    blindnym,
     KeySetError,
     BlindnymError,
     "The signed key set or verification shares are not acceptable (signature, realm, epoch)."
 );
 create_exception!(
-    _blindnym,
+    blindnym,
     ThresholdError,
     BlindnymError,
     "Threshold mode: too few valid answers, an unknown evaluator, or another tweak record."

@@ -71,9 +71,10 @@ def server_binary() -> Path:
 
 
 class Evaluator:
-    def __init__(self, urls, directory: Path):
+    def __init__(self, urls, directory: Path, processes=()):
         self.urls = urls
         self.dir = directory
+        self.processes = list(processes)
         self.anchor = (directory / "anchor.hex").read_text().strip()
         self.root_seed = (directory / "root.seed").read_bytes()
 
@@ -96,7 +97,8 @@ def threshold_set(server_binary, tmp_path_factory):
     """A 2-of-3 threshold set of evaluator processes over the development keys."""
     directory = tmp_path_factory.mktemp("threshold")
     for _ in range(200):
-        base = 30000 + random.randrange(20000)
+        # Below Linux's ephemeral range (32768 and up).
+        base = 10000 + random.randrange(20000)
         if all(_free(base + i) and _free(base + 100 + i) for i in range(3)):
             break
     subprocess.run([str(server_binary), "--dev-threshold", "2/3", "--dev-dir", str(directory),
@@ -108,7 +110,7 @@ def threshold_set(server_binary, tmp_path_factory):
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(base + i, process)
         processes.append(process)
-    yield Evaluator([f"http://127.0.0.1:{base + i}" for i in range(3)], directory)
+    yield Evaluator([f"http://127.0.0.1:{base + i}" for i in range(3)], directory, processes)
     for process in processes:
         stop(process)
 
@@ -121,14 +123,16 @@ class Cluster:
         self.log_dir = log_dir
 
     def executor_pids(self):
-        out = subprocess.run(["pgrep", "-f", "CoarseGrainedExecutorBackend"],
+        """The executor processes of this session's application only."""
+        app = self.spark.sparkContext.applicationId
+        out = subprocess.run(["pgrep", "-f", f"CoarseGrainedExecutorBackend.*{app}"],
                              capture_output=True, text=True).stdout
         return [int(p) for p in out.split()]
 
 
 @contextlib.contextmanager
-def spark_cluster(base: Path):
-    """A Spark standalone master and two workers (one core, 1 GiB each), each its own
+def spark_cluster(base: Path, workers: int = 2):
+    """A Spark standalone master and `workers` workers (one core, 1 GiB each), each its own
     process, and a session connected to them. `local[*]` would be one JVM."""
     import pyspark
     from pyspark.sql import SparkSession
@@ -152,7 +156,7 @@ def spark_cluster(base: Path):
         processes.append(master)
         wait_for_port(master_port, master, 120)
         url = f"spark://127.0.0.1:{master_port}"
-        for i in range(2):
+        for i in range(workers):
             work = base / f"worker-{i}"
             work.mkdir()
             processes.append(subprocess.Popen(
@@ -168,7 +172,7 @@ def spark_cluster(base: Path):
             .config("spark.driver.bindAddress", "127.0.0.1")
             .config("spark.executor.cores", "1")
             .config("spark.executor.memory", "768m")
-            .config("spark.cores.max", "2")
+            .config("spark.cores.max", str(workers))
             .config("spark.pyspark.python", sys.executable)
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
@@ -178,9 +182,9 @@ def spark_cluster(base: Path):
         )
         # Both executors registered (the driver counts as one more).
         deadline = time.time() + 180
-        while spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() < 3:
+        while spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() < workers + 1:
             if time.time() > deadline:
-                raise RuntimeError("the two workers' executors did not register")
+                raise RuntimeError("the workers' executors did not register")
             time.sleep(0.5)
         yield Cluster(spark, processes[0], processes[1:], base)
     finally:

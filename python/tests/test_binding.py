@@ -103,6 +103,14 @@ def test_a_threshold_set_equals_the_library(threshold_set):
     assert client.shares.t == 2
     ids = pa.array([f"id-{n}" for n in range(3000)], pa.large_string())
     assert client.pseudonymise(ids).equals(reference(threshold_set, ids))
+    # One evaluator of three gone for good: the other two (t = 2) still serve, exactly.
+    threshold_set.processes[2].kill()
+    threshold_set.processes[2].wait()
+    assert client.pseudonymise(ids.slice(0, 1500)).equals(reference(threshold_set, ids.slice(0, 1500)))
+    # A domain the caller is not granted: the reason, not a retry loop.
+    with pytest.raises(blindnym.EvaluatorRefused) as error:
+        blindnym.Evaluators(threshold_set.urls, TOKEN, threshold_set.anchor, REALM, "another domain")
+    assert error.value.code == "Unauthorized"
 
 
 def test_a_refusal_carries_the_evaluators_reason(evaluator):

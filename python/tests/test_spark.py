@@ -37,6 +37,7 @@ def expected(evaluator, rows):
 
 
 def job(cluster, evaluator, df, domain=DOMAIN, **options):
+    options.setdefault("retries", 4)
     return blindnym.spark.pseudonymise(df, "ident", domain, evaluator.urls, token=TOKEN,
                                        anchor=evaluator.anchor, realm=REALM, **options)
 
@@ -66,7 +67,7 @@ def test_an_executor_killed_mid_job_loses_and_repeats_no_row(cluster, evaluator)
         except Exception as error:  # reported below
             result["error"] = error
 
-    thread = threading.Thread(target=run)
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     # Once some tasks are done and others run, one executor is killed outright.
     deadline = time.time() + 300
@@ -82,6 +83,7 @@ def test_an_executor_killed_mid_job_loses_and_repeats_no_row(cluster, evaluator)
                     break
         time.sleep(0.05)
     thread.join(600)
+    assert not thread.is_alive(), "the job did not finish in 600 s"
     assert killed is not None, "the job ended before an executor could be killed"
     assert "error" not in result, result.get("error")
     pseudonyms, _ = result["value"]
