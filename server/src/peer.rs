@@ -12,8 +12,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path as UrlPath, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::serve::IncomingStream;
 use blindnym::threshold::inversion::{Dealing, MaskedProduct, PrivateShare};
@@ -23,7 +22,7 @@ use sha2::{Digest, Sha256};
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
 use tokio_rustls::rustls::{RootCertStore, ServerConfig};
 
-use crate::app::AppState;
+use crate::app::{AppState, blocking, octets};
 use crate::config::{ThresholdSection, check_private};
 use crate::error::{Result, ServerError};
 use crate::peer_wire::{DealRequest, FinishRequest, ProductRequest, RunId};
@@ -89,6 +88,16 @@ pub fn server_config(section: &ThresholdSection) -> Result<Arc<ServerConfig>> {
     Ok(Arc::new(config))
 }
 
+/// The certificates of a PEM file, for ureq.
+fn ureq_certificates(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> {
+    ureq::tls::parse_pem(pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
 /// This evaluator as a client of its peers.
 #[derive(Debug)]
 pub struct PeerClient {
@@ -110,20 +119,10 @@ impl PeerClient {
             ServerError::Config(format!("[threshold] {what}: {e}"))
         };
         check_private(&section.peer_key_file)?;
-        let chain = ureq::tls::parse_pem(&read(&section.peer_cert_file)?)
-            .filter_map(|item| match item {
-                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-                _ => None,
-            })
-            .collect::<Vec<_>>();
+        let chain = ureq_certificates(&read(&section.peer_cert_file)?);
         let key = ureq::tls::PrivateKey::from_pem(&read(&section.peer_key_file)?)
             .map_err(|e| bad("peer_key_file", &e))?;
-        let roots = ureq::tls::parse_pem(&read(&section.peer_ca_file)?)
-            .filter_map(|item| match item {
-                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-                _ => None,
-            })
-            .collect::<Vec<_>>();
+        let roots = ureq_certificates(&read(&section.peer_ca_file)?);
         if chain.is_empty() || roots.is_empty() {
             return Err(bad("peer_cert_file/peer_ca_file", &"no certificate"));
         }
@@ -270,16 +269,6 @@ fn caller(state: &AppState, identity: PeerIdentity) -> Result<u16> {
         .0
         .and_then(|digest| threshold.peer_index(&digest))
         .ok_or(ServerError::Unauthenticated)
-}
-
-fn octets(bytes: Vec<u8>) -> Response {
-    ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ServerError::Store(format!("worker: {e}")))?
 }
 
 async fn deal(

@@ -33,6 +33,7 @@ use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::app::now;
 use crate::config::{ThresholdSection, check_private};
 use crate::error::{Result, ServerError};
 use crate::peer::PeerClient;
@@ -125,12 +126,6 @@ fn read_share(path: &Path) -> Result<KeyShare> {
     let bytes = Zeroizing::new(read_file(path)?);
     KeyShare::from_bytes(&bytes)
         .map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn unavailable(reason: impl Into<String>) -> ServerError {
