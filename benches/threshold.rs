@@ -24,7 +24,7 @@ use blindnym::pseudonym::{
 use blindnym::threshold::flow_a::{self, AttestedShareEvaluator};
 use blindnym::threshold::flow_b;
 use blindnym::threshold::flow_h::ShareEvaluator;
-use blindnym::threshold::inversion::{TweakRecord, TweakShare, run_in_one_process};
+use blindnym::threshold::inversion::{Target, TweakRecord, TweakShare, run_in_one_process};
 use blindnym::threshold::{
     EpochShares, EvaluatorShares, KeyShare, ShareResponse, Threshold, VerificationShares,
     deal_epoch,
@@ -74,10 +74,15 @@ fn identities() -> Vec<Vec<u8>> {
 fn invert(
     shares: &[&KeyShare],
     public: &VerificationShares,
-    info: &[u8],
+    target: &Target,
     rng: &mut ChaCha20Rng,
 ) -> (TweakRecord, Vec<TweakShare>) {
-    run_in_one_process(shares, public, info, rng).expect("inversion")
+    run_in_one_process(shares, public, target, rng).expect("inversion")
+}
+
+/// The flow B target of the benches' domain.
+fn domain_target() -> Target {
+    Target::domain(DOMAIN).expect("domain")
 }
 
 fn dealt(keys: &EpochKeys, t: u16, n: u16) -> (Vec<EvaluatorShares>, EpochShares) {
@@ -87,9 +92,8 @@ fn dealt(keys: &EpochKeys, t: u16, n: u16) -> (Vec<EvaluatorShares>, EpochShares
 fn share_cost(c: &mut Criterion, keys: &EpochKeys, set: &VerifiedKeySet) {
     let mut rng = rng();
     let (evaluators, public) = dealt(keys, 2, 3);
-    let info = bulk::domain_info(DOMAIN).expect("info");
     let shares: Vec<&KeyShare> = evaluators.iter().map(|e| &e.bulk).collect();
-    let (_, tweak_shares) = invert(&shares, &public.bulk, &info, &mut rng);
+    let (_, tweak_shares) = invert(&shares, &public.bulk, &domain_target(), &mut rng);
     let holder = DataHolder::new(set.clone(), DOMAIN).expect("holder");
     let (_, request) = holder.blind_batch(&identities(), &mut rng).expect("blind");
     let caller = CallerId::new(b"bench");
@@ -165,12 +169,11 @@ fn combine_cost(c: &mut Criterion, keys: &EpochKeys, set: &VerifiedKeySet) {
             )
         })
     });
-    let info = bulk::domain_info(DOMAIN).expect("info");
     for t in 2..=5u16 {
         let n = 2 * t - 1;
         let (evaluators, public) = dealt(keys, t, n);
         let shares: Vec<&KeyShare> = evaluators.iter().map(|e| &e.bulk).collect();
-        let (record, tweak_shares) = invert(&shares, &public.bulk, &info, &mut rng);
+        let (record, tweak_shares) = invert(&shares, &public.bulk, &domain_target(), &mut rng);
         let responses: Vec<ShareResponse> = tweak_shares[..usize::from(t)]
             .iter()
             .map(|s| ShareResponse {
@@ -192,14 +195,13 @@ fn combine_cost(c: &mut Criterion, keys: &EpochKeys, set: &VerifiedKeySet) {
 
 fn inversion_cost(c: &mut Criterion, keys: &EpochKeys) {
     let mut rng = rng();
-    let info = bulk::domain_info(DOMAIN).expect("info");
     let mut group = c.benchmark_group("threshold_inversion");
     for t in 2..=5u16 {
         let n = 2 * t - 1;
         let (evaluators, public) = dealt(keys, t, n);
         let shares: Vec<&KeyShare> = evaluators.iter().map(|e| &e.bulk).collect();
         group.bench_function(BenchmarkId::new("whole_run", format!("t{t}_n{n}")), |b| {
-            b.iter(|| black_box(invert(&shares, &public.bulk, &info, &mut rng)))
+            b.iter(|| black_box(invert(&shares, &public.bulk, &domain_target(), &mut rng)))
         });
     }
     group.finish();
@@ -232,9 +234,13 @@ fn login_cost(c: &mut Criterion, keys: &EpochKeys, set: &VerifiedKeySet) {
         })
     });
     let (evaluators, public) = dealt(keys, 2, 3);
-    let info = attested::subject_info(&alice).expect("info");
     let shares: Vec<&KeyShare> = evaluators.iter().map(|e| &e.attested).collect();
-    let (record, tweak_shares) = invert(&shares, &public.attested, &info, &mut rng);
+    let (record, tweak_shares) = invert(
+        &shares,
+        &public.attested,
+        &Target::Subject(alice.clone()),
+        &mut rng,
+    );
     let share_evaluators: Vec<AttestedShareEvaluator> = evaluators
         .iter()
         .zip(tweak_shares)
@@ -246,9 +252,7 @@ fn login_cost(c: &mut Criterion, keys: &EpochKeys, set: &VerifiedKeySet) {
                 e.signing.clone(),
                 EvaluationBudget::default(),
             );
-            evaluator
-                .install(&alice, share, record.clone())
-                .expect("install");
+            evaluator.install(&alice, share, &record).expect("install");
             evaluator
         })
         .collect();

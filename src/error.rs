@@ -64,8 +64,8 @@ pub enum Error {
     /// flow H login proof for another session fails its signature instead (`BadSignature`).
     SessionMismatch,
     /// An assertion or login answers a challenge that was already answered once
-    /// (`spec/06-flow-a.md` §6.6, the nonce store); in threshold mode, a second masked product
-    /// asked of one inversion participant (`spec/12-threshold.md` §12.6).
+    /// (`spec/06-flow-a.md` §6.6, the nonce store); in threshold mode, an evaluator asked for
+    /// a second product of one inversion run (`spec/12-threshold.md` §12.6.3, §12.12.2).
     Replayed,
     /// An assertion has expired.
     Expired,
@@ -255,7 +255,218 @@ impl fmt::Display for Error {
     }
 }
 
+/// The class of an [`Error`]: what a caller does about it (`spec/09-errors.md` §9.4). A
+/// binding maps each kind to one exception class, a service to one family of refusals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The bytes or values given are malformed, non-canonical, empty or over a limit: fix the
+    /// input.
+    Malformed,
+    /// A proof, signature or threshold contribution does not verify: the sender misbehaved.
+    Verification,
+    /// The signed key set, its epochs or its realm are not acceptable.
+    KeySet,
+    /// A login session's checks: another session or service, replayed, expired, off-grid.
+    Session,
+    /// The evaluator's policy refuses: authorisation, quota, the key's budget, an erased
+    /// epoch.
+    Policy,
+    /// Threshold mode: too few contributions, an unknown evaluator, inconsistent parameters
+    /// or another tweak record.
+    Threshold,
+    /// A failure of this party itself: its randomness, or a key that must be replaced.
+    Internal,
+}
+
+impl Error {
+    /// The stable machine-readable code: the variant's name, without its fields
+    /// (`spec/09-errors.md` §9.4). Services put it in their refusals and bindings on their
+    /// exceptions; it never changes for a variant.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidLength { .. } => "InvalidLength",
+            Error::NonCanonicalElement => "NonCanonicalElement",
+            Error::IdentityElement => "IdentityElement",
+            Error::NonCanonicalScalar => "NonCanonicalScalar",
+            Error::ZeroScalar => "ZeroScalar",
+            Error::InputTooLong => "InputTooLong",
+            Error::InvalidInput => "InvalidInput",
+            Error::InverseError => "InverseError",
+            Error::DeriveKeyPair => "DeriveKeyPair",
+            Error::VerifyError => "VerifyError",
+            Error::EmptyBatch => "EmptyBatch",
+            Error::BatchTooLarge { .. } => "BatchTooLarge",
+            Error::BatchMismatch { .. } => "BatchMismatch",
+            Error::InvalidText => "InvalidText",
+            Error::BadSignature => "BadSignature",
+            Error::SessionMismatch => "SessionMismatch",
+            Error::Replayed => "Replayed",
+            Error::Expired => "Expired",
+            Error::OffGridExpiry => "OffGridExpiry",
+            Error::ServiceMismatch => "ServiceMismatch",
+            Error::UnknownEpoch { .. } => "UnknownEpoch",
+            Error::StaleEpoch { .. } => "StaleEpoch",
+            Error::BudgetExhausted => "BudgetExhausted",
+            Error::EpochErased => "EpochErased",
+            Error::Unauthorized => "Unauthorized",
+            Error::QuotaExceeded => "QuotaExceeded",
+            Error::NonCanonicalId => "NonCanonicalId",
+            Error::KeySetSignature => "KeySetSignature",
+            Error::KeySetExpired => "KeySetExpired",
+            Error::KeySetRollback => "KeySetRollback",
+            Error::RealmMismatch => "RealmMismatch",
+            Error::BadShare { .. } => "BadShare",
+            Error::BadDealing { .. } => "BadDealing",
+            Error::BadProduct { .. } => "BadProduct",
+            Error::BadSignatureShare { .. } => "BadSignatureShare",
+            Error::TooFewShares { .. } => "TooFewShares",
+            Error::UnknownEvaluator { .. } => "UnknownEvaluator",
+            Error::ThresholdParams => "ThresholdParams",
+            Error::TweakMismatch => "TweakMismatch",
+            Error::RandomnessFailure => "RandomnessFailure",
+            Error::Malformed => "Malformed",
+        }
+    }
+
+    /// The class of the error (`spec/09-errors.md` §9.4).
+    pub const fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidLength { .. }
+            | Error::NonCanonicalElement
+            | Error::IdentityElement
+            | Error::NonCanonicalScalar
+            | Error::ZeroScalar
+            | Error::InputTooLong
+            | Error::InvalidInput
+            | Error::EmptyBatch
+            | Error::BatchTooLarge { .. }
+            | Error::BatchMismatch { .. }
+            | Error::InvalidText
+            | Error::NonCanonicalId
+            | Error::Malformed => ErrorKind::Malformed,
+            Error::VerifyError
+            | Error::BadSignature
+            | Error::BadShare { .. }
+            | Error::BadDealing { .. }
+            | Error::BadProduct { .. }
+            | Error::BadSignatureShare { .. } => ErrorKind::Verification,
+            Error::KeySetSignature
+            | Error::KeySetExpired
+            | Error::KeySetRollback
+            | Error::RealmMismatch
+            | Error::UnknownEpoch { .. }
+            | Error::StaleEpoch { .. } => ErrorKind::KeySet,
+            Error::SessionMismatch
+            | Error::Replayed
+            | Error::Expired
+            | Error::OffGridExpiry
+            | Error::ServiceMismatch => ErrorKind::Session,
+            Error::Unauthorized
+            | Error::QuotaExceeded
+            | Error::BudgetExhausted
+            | Error::EpochErased => ErrorKind::Policy,
+            Error::TooFewShares { .. }
+            | Error::UnknownEvaluator { .. }
+            | Error::ThresholdParams
+            | Error::TweakMismatch => ErrorKind::Threshold,
+            Error::RandomnessFailure | Error::DeriveKeyPair | Error::InverseError => {
+                ErrorKind::Internal
+            }
+        }
+    }
+
+    /// The evaluator a threshold refusal blames, if it blames one: the sender of a share,
+    /// dealing, product or signature share that failed its check (`spec/12-threshold.md`
+    /// §12.10). A combining party drops it and continues with another set.
+    pub const fn culprit(&self) -> Option<u16> {
+        match self {
+            Error::BadShare { evaluator }
+            | Error::BadProduct { evaluator }
+            | Error::BadSignatureShare { evaluator } => Some(*evaluator),
+            Error::BadDealing { dealer } => Some(*dealer),
+            Error::InvalidLength { .. }
+            | Error::NonCanonicalElement
+            | Error::IdentityElement
+            | Error::NonCanonicalScalar
+            | Error::ZeroScalar
+            | Error::InputTooLong
+            | Error::InvalidInput
+            | Error::InverseError
+            | Error::DeriveKeyPair
+            | Error::VerifyError
+            | Error::EmptyBatch
+            | Error::BatchTooLarge { .. }
+            | Error::BatchMismatch { .. }
+            | Error::InvalidText
+            | Error::BadSignature
+            | Error::SessionMismatch
+            | Error::Replayed
+            | Error::Expired
+            | Error::OffGridExpiry
+            | Error::ServiceMismatch
+            | Error::UnknownEpoch { .. }
+            | Error::StaleEpoch { .. }
+            | Error::BudgetExhausted
+            | Error::EpochErased
+            | Error::Unauthorized
+            | Error::QuotaExceeded
+            | Error::NonCanonicalId
+            | Error::KeySetSignature
+            | Error::KeySetExpired
+            | Error::KeySetRollback
+            | Error::RealmMismatch
+            | Error::TooFewShares { .. }
+            | Error::UnknownEvaluator { .. }
+            | Error::ThresholdParams
+            | Error::TweakMismatch
+            | Error::RandomnessFailure
+            | Error::Malformed => None,
+        }
+    }
+}
+
 impl core::error::Error for Error {}
 
 /// Shorthand for results whose error is [`Error`].
 pub type Result<T> = core::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_the_variant_names_without_fields() {
+        let cases = [
+            (
+                Error::InvalidLength {
+                    expected: 1,
+                    actual: 2,
+                },
+                "InvalidLength",
+            ),
+            (Error::BadShare { evaluator: 3 }, "BadShare"),
+            (Error::TooFewShares { have: 1, need: 2 }, "TooFewShares"),
+            (Error::StaleEpoch { epoch: 7 }, "StaleEpoch"),
+            (Error::TweakMismatch, "TweakMismatch"),
+            (Error::Malformed, "Malformed"),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.code(), code);
+        }
+    }
+
+    #[test]
+    fn kinds_and_culprits() {
+        assert_eq!(Error::QuotaExceeded.kind(), ErrorKind::Policy);
+        assert_eq!(Error::NonCanonicalId.kind(), ErrorKind::Malformed);
+        assert_eq!(
+            Error::BadProduct { evaluator: 4 }.kind(),
+            ErrorKind::Verification
+        );
+        assert_eq!(Error::BadDealing { dealer: 2 }.culprit(), Some(2));
+        assert_eq!(Error::BadSignatureShare { evaluator: 5 }.culprit(), Some(5));
+        assert_eq!(Error::UnknownEvaluator { index: 9 }.culprit(), None);
+        assert_eq!(Error::KeySetRollback.kind(), ErrorKind::KeySet);
+    }
+}

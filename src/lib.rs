@@ -56,6 +56,7 @@
 // `[lints]` table of Cargo.toml.
 
 mod blind;
+mod codec;
 mod dleq;
 mod element;
 mod error;
@@ -86,7 +87,7 @@ pub use ed25519_dalek;
 pub use rand_core;
 
 pub use dleq::MAX_BATCH;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use group::{ELEMENT_LEN, MAX_INPUT_LEN, OUTPUT_LEN, SCALAR_LEN};
 pub use keys::{KeyPair, PublicKey, SecretKey};
 pub use messages::{Blind, BlindedElement, EvaluatedElement, Output, PROOF_LEN, Proof};

@@ -25,9 +25,7 @@ use blindnym::pseudonym::bulk::{self, CallerId, DataHolder, Grants, MemoryQuota}
 use blindnym::pseudonym::holder_derived::{self, MasterCredential};
 use blindnym::threshold::flow_b;
 use blindnym::threshold::flow_h::{self, ShareEvaluator};
-use blindnym::threshold::inversion::{
-    Dealing, MaskedProduct, PrivateShare, TweakRecord, deal_round,
-};
+use blindnym::threshold::inversion::{Dealing, MaskedProduct, PrivateShare, TweakRecord, deal};
 use blindnym::threshold::{KeyShare, ShareResponse, Threshold, VerificationShares, deal_epoch};
 use blindnym::{Error, PublicKey};
 use common::*;
@@ -101,23 +99,26 @@ fn generate_one(t: u16, n: u16) -> Value {
     let mut dealings = Vec::new();
     let mut sent = Vec::new();
     for share in &b_shares {
-        let (p, d, privates) = deal_round(share, &public.bulk, &info, &indices, &mut rng).unwrap();
-        participants.push(p);
-        dealings.push(d);
-        sent.push(privates);
+        let dealt = deal(share, &public.bulk, &info, &indices, &mut rng).unwrap();
+        participants.push(dealt.participant);
+        dealings.push(dealt.dealing);
+        sent.push(dealt.privates);
     }
     let mut products = Vec::new();
-    for (p, to) in participants.iter_mut().zip(&indices) {
+    let mut multiplied = Vec::new();
+    for (p, to) in participants.into_iter().zip(&indices) {
         let mine: Vec<PrivateShare> = sent
             .iter()
             .map(|from| from.iter().find(|s| s.recipient() == *to).unwrap().clone())
             .collect();
-        products.push(p.product_round(&dealings, &mine, &mut rng).unwrap());
+        let (p, product) = p.multiply(&dealings, &mine, &mut rng).unwrap();
+        multiplied.push(p);
+        products.push(product);
     }
     let (record, _) =
         TweakRecord::assemble(&public.bulk, &info, dealings.clone(), &products).unwrap();
     let tweak_keys = record.check(&public.bulk, &info).unwrap();
-    let tweak_shares: Vec<_> = participants
+    let tweak_shares: Vec<_> = multiplied
         .into_iter()
         .map(|p| p.finish(&record, &info).unwrap())
         .collect();

@@ -48,50 +48,17 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// The library's error name: the variant of `blindnym::Error`.
-pub fn code(error: &blindnym::Error) -> String {
-    format!("{error:?}")
-        .split([' ', '{', '('])
-        .next()
-        .unwrap_or("BlindnymError")
-        .to_owned()
-}
-
-/// The Python exception for a library error, with `code` set.
+/// The Python exception for a library error, with `code` set to [`blindnym::Error::code`]
+/// and the class chosen by [`blindnym::Error::kind`].
 pub fn to_py(error: blindnym::Error) -> PyErr {
-    use blindnym::Error as E;
-    let code = code(&error);
+    use blindnym::ErrorKind as K;
+    let code = error.code();
     let message = format!("{code}: {error}");
-    let err = match error {
-        E::VerifyError
-        | E::BadSignature
-        | E::BadShare { .. }
-        | E::BadDealing { .. }
-        | E::BadProduct { .. }
-        | E::BadSignatureShare { .. } => VerificationFailed::new_err(message),
-        E::KeySetSignature
-        | E::KeySetExpired
-        | E::KeySetRollback
-        | E::RealmMismatch
-        | E::UnknownEpoch { .. }
-        | E::StaleEpoch { .. } => KeySetError::new_err(message),
-        E::TooFewShares { .. }
-        | E::UnknownEvaluator { .. }
-        | E::ThresholdParams
-        | E::TweakMismatch => ThresholdError::new_err(message),
-        E::InvalidLength { .. }
-        | E::NonCanonicalElement
-        | E::IdentityElement
-        | E::NonCanonicalScalar
-        | E::ZeroScalar
-        | E::InputTooLong
-        | E::InvalidInput
-        | E::EmptyBatch
-        | E::BatchTooLarge { .. }
-        | E::BatchMismatch { .. }
-        | E::InvalidText
-        | E::NonCanonicalId
-        | E::Malformed => InvalidInput::new_err(message),
+    let err = match error.kind() {
+        K::Verification => VerificationFailed::new_err(message),
+        K::KeySet => KeySetError::new_err(message),
+        K::Threshold => ThresholdError::new_err(message),
+        K::Malformed => InvalidInput::new_err(message),
         _ => BlindnymError::new_err(message),
     };
     Python::attach(|py| {

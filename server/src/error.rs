@@ -56,23 +56,17 @@ impl From<rusqlite::Error> for ServerError {
 }
 
 impl ServerError {
-    /// The machine-readable code of the JSON body: the library's error name, or the service's.
-    pub fn code(&self) -> String {
+    /// The machine-readable code of the JSON body: the library's [`blindnym::Error::code`], or
+    /// the service's own.
+    pub fn code(&self) -> &'static str {
         match self {
-            ServerError::Unauthenticated => "Unauthenticated".into(),
-            ServerError::Unauthorized => "Unauthorized".into(),
-            ServerError::Protocol(e) => {
-                let debug = format!("{e:?}");
-                debug
-                    .split([' ', '{', '('])
-                    .next()
-                    .unwrap_or("Protocol")
-                    .to_owned()
-            }
-            ServerError::Config(_) => "Config".into(),
-            ServerError::Store(_) => "Store".into(),
-            ServerError::Peers(_) => "PeersUnavailable".into(),
-            ServerError::NotServed(_) => "NotServed".into(),
+            ServerError::Unauthenticated => "Unauthenticated",
+            ServerError::Unauthorized => "Unauthorized",
+            ServerError::Protocol(e) => e.code(),
+            ServerError::Config(_) => "Config",
+            ServerError::Store(_) => "Store",
+            ServerError::Peers(_) => "PeersUnavailable",
+            ServerError::NotServed(_) => "NotServed",
         }
     }
 

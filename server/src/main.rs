@@ -119,7 +119,7 @@ async fn run(args: Args) -> Result<(), ServerError> {
                 section.index, section.peer_listen
             );
             let tls = blindnym_server::peer::server_config(section)?;
-            Some(tokio::spawn(blindnym_server::peer::serve(
+            Some(tokio::spawn(blindnym_server::serve_peers(
                 listener,
                 state.clone(),
                 tls,

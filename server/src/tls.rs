@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
@@ -17,6 +17,7 @@ use tokio_rustls::server::TlsStream;
 
 use crate::config::check_private;
 use crate::error::{Result, ServerError};
+use crate::kit::pem_certificates;
 
 /// How long a client may take to finish its handshake.
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
@@ -31,13 +32,7 @@ pub fn server_config(cert_file: &Path, key_file: &Path) -> Result<Arc<ServerConf
         ServerError::Config(format!("{}: {e}", path.display()))
     };
     check_private(key_file)?;
-    let chain = CertificateDer::pem_file_iter(cert_file)
-        .map_err(|e| bad(cert_file, &e))?
-        .collect::<core::result::Result<Vec<_>, _>>()
-        .map_err(|e| bad(cert_file, &e))?;
-    if chain.is_empty() {
-        return Err(bad(cert_file, &"no certificate"));
-    }
+    let chain = pem_certificates(cert_file)?;
     let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| bad(key_file, &e))?;
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let config = ServerConfig::builder_with_provider(provider)

@@ -22,10 +22,10 @@ use blindnym::pseudonym::{
     EvaluationBudget, KeyRatchet, KeySetVerifier, RootSeed, ServiceId, SignedKeySet, VerifiedKeySet,
 };
 use blindnym::threshold::inversion::TweakRecord;
+use blindnym::threshold::inversion::{DealRequest, ProductRequest, Target};
 use blindnym::threshold::{EpochShares, ShareResponse, SignedEpochShares, Threshold};
 use blindnym_server::dev::{DEV_DATA_HOLDER_TOKEN, DEV_DOMAIN, DEV_HOLDER_TOKEN};
-use blindnym_server::peer_wire::{DealRequest, Role};
-use blindnym_server::{AppState, Config, dev, peer, serve};
+use blindnym_server::{AppState, Config, dev, peer, serve, serve_peers};
 use sha2::{Digest, Sha256};
 use support::{code, now, post};
 use tokio::sync::oneshot;
@@ -81,7 +81,7 @@ async fn start_set(dir: &Path) -> Set {
             let _ = stop_peers.send(());
         }));
         states.push(state.clone());
-        tokio::spawn(peer::serve(
+        tokio::spawn(serve_peers(
             peers,
             state,
             peer::server_config(&section).unwrap(),
@@ -394,12 +394,11 @@ async fn the_peer_api_takes_only_the_sets_certificates_and_no_replayed_round() {
     let run = hex::encode([9u8; 16]);
     let deal = DealRequest {
         run: [9; 16],
-        role: Role::Bulk,
+        target: Target::domain(DEV_DOMAIN.as_bytes()).unwrap(),
         participants: vec![1, 2, 3],
-        input: DEV_DOMAIN.as_bytes().to_vec(),
     }
     .to_bytes();
-    let product_request = blindnym_server::peer_wire::ProductRequest {
+    let product_request = ProductRequest {
         run: [9; 16],
         dealings: Vec::new(),
     }

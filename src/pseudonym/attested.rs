@@ -26,14 +26,15 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::budget::EvaluationBudget;
-use super::encoding::{Reader, concat, context, decodes_from_slice, derive_key, frame};
+use super::context;
 use super::ids::{ServiceId, SubjectId};
 use super::key_schedule::{AttestedKey, Epoch, EpochPublicKeys};
 use super::key_set::VerifiedKeySet;
-use super::pseudonym::Pseudonym;
 use super::session::{
     Challenge, ChannelBinding, NonceStore, PendingChallenge, check_expiry, grid_expiry,
 };
+use super::text::Pseudonym;
+use crate::codec::{Reader, concat, decodes_from_slice, derive_key, frame};
 use crate::error::{Error, Result};
 use crate::group::hash_to_group;
 use crate::messages::{Blind, BlindedElement, EvaluatedElement, PROOF_LEN, Proof};

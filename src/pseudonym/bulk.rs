@@ -16,10 +16,11 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::budget::EvaluationBudget;
-use super::encoding::{Reader, context, decodes_from_slice, frame, push_field, read_proven_batch};
+use super::context;
 use super::key_schedule::{BulkKey, Epoch};
 use super::key_set::VerifiedKeySet;
-use super::pseudonym::Pseudonym;
+use super::text::Pseudonym;
+use crate::codec::{Reader, decodes_from_slice, frame, push_field, read_proven_batch};
 use crate::dleq::batch_len;
 use crate::error::{Error, Result};
 use crate::group::exact;

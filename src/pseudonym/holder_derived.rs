@@ -15,12 +15,13 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::budget::EvaluationBudget;
-use super::encoding::{Reader, concat, context, decodes_from_slice, derive_key, frame, push_field};
+use super::context;
 use super::ids::ServiceId;
 use super::key_schedule::{Epoch, EpochPublicKeys, HolderDerivedKey};
 use super::key_set::{VerifiedKeySet, decode_verifying_key};
-use super::pseudonym::Pseudonym;
 use super::session::{Challenge, ChannelBinding, NonceStore, PendingChallenge};
+use super::text::Pseudonym;
+use crate::codec::{Reader, concat, decodes_from_slice, derive_key, frame, push_field};
 use crate::error::{Error, Result};
 use crate::messages::{Blind, BlindedElement, EvaluatedElement, Output, PROOF_LEN, Proof};
 use crate::secret::secret_bytes_type;

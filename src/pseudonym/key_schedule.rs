@@ -13,7 +13,8 @@ use hkdf::Hkdf;
 use sha2::Sha512;
 use zeroize::Zeroizing;
 
-use super::encoding::{Reader, context, frame, push_field};
+use super::context;
+use crate::codec::{Reader, frame, push_field};
 use crate::error::{Error, Result};
 use crate::keys::{KeyPair, PublicKey};
 use crate::poprf::PoprfServer;

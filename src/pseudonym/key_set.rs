@@ -9,8 +9,9 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 
-use super::encoding::{Reader, context, decodes_from_slice, push_field};
+use super::context;
 use super::key_schedule::{Epoch, EpochPublicKeys, MAX_REALM_LEN};
+use crate::codec::{Reader, decodes_from_slice, push_field};
 use crate::error::{Error, Result};
 use crate::keys::PublicKey;
 

@@ -11,8 +11,8 @@
 //! - [`key_set`]: the signed, sequenced key set holders and relying parties verify,
 //!   `spec/04-keys.md` §4.4–§4.6;
 //! - [`session`]: challenges, channel binding, the expiry grid and the nonce store;
-//!   [`ids`]: canonical subject and service ids; [`encoding`]: framing and context strings,
-//!   `spec/08-encodings.md`.
+//!   [`ids`]: canonical subject and service ids; [`context`]: the context strings and
+//!   [`frame`], the framing, `spec/08-encodings.md`.
 //!
 //! Every role holds only its own keys; every refusal is its own [`Error`](crate::Error).
 //! The batch paths run on the rayon pool they are called from: wrap a call in your own
@@ -21,18 +21,18 @@
 pub mod attested;
 pub mod budget;
 pub mod bulk;
-pub mod encoding;
+pub mod context;
 pub mod holder_derived;
 pub mod ids;
 pub mod key_schedule;
 pub mod key_set;
-#[allow(clippy::module_inception)]
-mod pseudonym;
 pub mod session;
+mod text;
 
+pub use crate::codec::{MAX_FIELD_LEN, frame};
 pub use budget::{DEFAULT_EVALUATION_BUDGET, EvaluationBudget};
 pub use ids::{ServiceId, SubjectId};
 pub use key_schedule::{Epoch, EpochKeys, EpochPublicKeys, KeyRatchet, RootSeed};
 pub use key_set::{KeySet, KeySetSigner, KeySetVerifier, SignedKeySet, VerifiedKeySet};
-pub use pseudonym::{PSEUDONYM_LEN, Pseudonym, TEXT_LEN, TEXT_PREFIX};
 pub use session::{Challenge, ChannelBinding, MemoryNonceStore, NonceStore, PendingChallenge};
+pub use text::{PSEUDONYM_LEN, Pseudonym, TEXT_LEN, TEXT_PREFIX};

@@ -9,7 +9,8 @@ use std::sync::Mutex;
 use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 
-use super::encoding::{context, decodes_from_slice, derive_key};
+use super::context;
+use crate::codec::{decodes_from_slice, derive_key};
 use crate::error::{Error, Result};
 use crate::group::exact;
 

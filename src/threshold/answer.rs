@@ -10,13 +10,13 @@ use curve25519_dalek::traits::VartimeMultiscalarMul;
 use rand_core::CryptoRng;
 
 use super::params::lagrange_at_zero;
+use crate::codec::{Reader, decodes_from_slice, read_proven_batch};
 use crate::dleq::{CompositeWeights, check_batch, generate_proof, hedged_nonce, verify_proof};
 use crate::error::{Error, Result};
 use crate::evaluate::scale_and_weigh;
 use crate::keys::PublicKey;
 use crate::messages::{BlindedElement, EvaluatedElement, PROOF_LEN, Proof};
 use crate::parallel::map_indices;
-use crate::pseudonym::encoding::{Reader, decodes_from_slice, read_proven_batch};
 use crate::suite::Mode;
 
 /// One evaluator's answer to a batch: its index, `x_i·B` for each blinded element, and one

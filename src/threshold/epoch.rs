@@ -9,9 +9,9 @@ use rand_core::CryptoRng;
 use super::params::Threshold;
 use super::share::{KeyShare, VerificationShares, deal};
 use super::signing::{SigningPublic, SigningShare, deal_signing};
+use crate::codec::{Reader, decodes_from_slice};
 use crate::error::{Error, Result};
 use crate::keys::PublicKey;
-use crate::pseudonym::encoding::{Reader, decodes_from_slice};
 use crate::pseudonym::{
     Epoch, EpochKeys, EpochPublicKeys, KeySetSigner, KeySetVerifier, VerifiedKeySet,
 };
@@ -227,7 +227,7 @@ pub struct SignedEpochShares {
 }
 
 fn shares_message(realm: &[u8], body: &[u8]) -> Result<Vec<u8>> {
-    crate::pseudonym::encoding::frame(&[EPOCH_SHARES_SIGNATURE.as_bytes(), realm, body])
+    crate::codec::frame(&[EPOCH_SHARES_SIGNATURE.as_bytes(), realm, body])
 }
 
 impl SignedEpochShares {

@@ -26,6 +26,7 @@ use super::signing::{
     SignatureShare, SignerCommitment, SigningNonces, SigningPublic, SigningShare, aggregate,
     commit, sign,
 };
+use crate::codec::{Reader, decodes_from_slice};
 use crate::error::{Error, Result};
 use crate::messages::{BlindedElement, EvaluatedElement, PROOF_LEN};
 use crate::pseudonym::attested::{
@@ -33,7 +34,6 @@ use crate::pseudonym::attested::{
     subject_info,
 };
 use crate::pseudonym::budget::EvaluationBudget;
-use crate::pseudonym::encoding::{Reader, decodes_from_slice};
 use crate::pseudonym::session::{check_expiry, grid_expiry};
 use crate::pseudonym::{Epoch, SubjectId};
 use crate::suite::Mode;
@@ -276,7 +276,7 @@ impl AttestedShareEvaluator {
         &mut self,
         subject: &SubjectId,
         share: TweakShare,
-        record: TweakRecord,
+        record: &TweakRecord,
     ) -> Result<()> {
         let keys = record.check(&self.shares, &subject_info(subject)?)?;
         if share.index() != self.index() || keys.share(share.index())? != share.public() {
@@ -287,7 +287,7 @@ impl AttestedShareEvaluator {
             SubjectTweak {
                 share,
                 keys,
-                record,
+                record: record.clone(),
             },
         );
         Ok(())

@@ -12,10 +12,10 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::params::{Threshold, interpolate_points};
 use super::rng_bridge::RngBridge;
+use crate::codec::Reader;
 use crate::error::{Error, Result};
 use crate::group::decode_scalar;
 use crate::keys::PublicKey;
-use crate::pseudonym::encoding::Reader;
 
 /// Serialized size of a [`KeyShare`]: index and scalar.
 pub const KEY_SHARE_LEN: usize = 2 + 32;

@@ -20,7 +20,6 @@ use blindnym::pseudonym::attested::{
 use blindnym::pseudonym::bulk::{
     self, BatchRequest, BatchResponse, BlindBatch, CallerId, Grants, MemoryQuota,
 };
-use blindnym::pseudonym::encoding::{context, frame};
 use blindnym::pseudonym::holder_derived::{self, LoginProof, MasterCredential};
 use blindnym::pseudonym::key_schedule::{Purpose, key_info};
 use blindnym::pseudonym::session::grid_expiry;
@@ -29,6 +28,7 @@ use blindnym::pseudonym::{
     KeySetVerifier, MemoryNonceStore, PendingChallenge, RootSeed, ServiceId, SignedKeySet,
     SubjectId, VerifiedKeySet,
 };
+use blindnym::pseudonym::{context, frame};
 use blindnym::rand_core::{TryCryptoRng, TryRng};
 use blindnym::{Error, Mode, PoprfClient, Pseudonym, VoprfClient};
 use serde_json::{Value, json};

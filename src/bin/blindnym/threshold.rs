@@ -9,7 +9,7 @@ use blindnym::pseudonym::bulk::{self, CallerId, DataHolder, Grants, MemoryQuota}
 use blindnym::pseudonym::{
     EvaluationBudget, KeyRatchet, KeySet, KeySetSigner, KeySetVerifier, RootSeed,
 };
-use blindnym::threshold::inversion::run_in_one_process;
+use blindnym::threshold::inversion::{Target, run_in_one_process};
 use blindnym::threshold::{KeyShare, ShareResponse, Threshold, deal_epoch, flow_b};
 use serde::Serialize;
 
@@ -83,12 +83,12 @@ pub fn measure(
     let verified =
         KeySetVerifier::new(signer.verifying_key(), REALM).accept(&signer.sign(set), NOW)?;
     let (evaluators, public) = deal_epoch(&keys, params, rng)?;
-    let info = bulk::domain_info(DOMAIN)?;
     let shares: Vec<&KeyShare> = evaluators.iter().map(|e| &e.bulk).collect();
     let quorum: Vec<&KeyShare> = shares[..params.inversion_quorum()].to_vec();
 
     let inversion_start = Instant::now();
-    let (record, tweak_shares) = run_in_one_process(&quorum, &public.bulk, &info, rng)?;
+    let (record, tweak_shares) =
+        run_in_one_process(&quorum, &public.bulk, &Target::domain(DOMAIN)?, rng)?;
     let inversion = seconds(inversion_start.elapsed());
 
     let caller = CallerId::new(b"runner");

@@ -7,17 +7,23 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use blindnym::pseudonym::{SubjectId, attested, holder_derived};
+use axum::routing::{get, post};
+use blindnym::pseudonym::{attested, holder_derived};
 use blindnym::threshold::flow_a::SigningRequest;
+use blindnym::threshold::inversion::{RunId, Target};
 
-use crate::app::{AppState, Flow, blocking, bulk_batch, octets};
-use crate::error::{Result, ServerError};
-use crate::peer_wire::{Role, RunId};
-use crate::threshold::Installed;
+use super::public::not_served as refusal;
+use super::{bulk_batch, evaluate_one};
+use crate::auth::Flow;
+use crate::error::Result;
+use crate::kit::{blocking, hex_header, octets};
+use crate::state::AppState;
+use crate::threshold::ThresholdState;
 
 /// The header naming the record (SHA-256 of its bytes, hex) a flow B batch or a flow A
 /// round one is answered under.
@@ -25,161 +31,120 @@ pub const TWEAK_HEADER: &str = "blindnym-tweak";
 /// The header carrying a flow A login's session between its two rounds (hex, 16 bytes).
 pub const SESSION_HEADER: &str = "blindnym-session";
 
-fn hex_header<const N: usize>(headers: &HeaderMap, name: &str) -> Result<[u8; N]> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| hex::decode(v).ok())
-        .and_then(|b| b.try_into().ok())
-        .ok_or(ServerError::Protocol(blindnym::Error::TweakMismatch))
-}
+type Served = State<(Arc<AppState>, Arc<ThresholdState>)>;
 
 /// `GET /v1/threshold/epoch-shares`: the signed verification shares.
-pub async fn epoch_shares(State(state): State<Arc<AppState>>) -> Result<Response> {
-    Ok(octets(state.threshold()?.epoch_shares().to_vec()))
+async fn epoch_shares(State((_, threshold)): Served) -> Response {
+    octets(threshold.epoch_shares().to_vec())
 }
 
 /// `POST /v1/threshold/flow-h/evaluate`: this evaluator's share answer with its proof.
-pub async fn flow_h(
-    State(state): State<Arc<AppState>>,
+async fn flow_h(
+    State((state, threshold)): Served,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let caller = state.caller(&headers)?;
-    if !caller.flows.contains(&Flow::H) {
-        return Err(ServerError::Unauthorized);
-    }
-    let threshold = state.threshold()?.clone();
+    state.callers.authenticate(&headers)?.require(Flow::H)?;
     let request = holder_derived::Request::from_bytes(&body)?;
-    let s = state.clone();
-    let response = blocking(move || {
-        s.store
-            .charge_budget(&s.budget_key("holder-derived"), s.budget, 1)?;
+    let response = evaluate_one(&state, "holder-derived", "H", move || {
         Ok(threshold
             .holder_derived()
             .evaluate(&request, &mut rand::rng())?
             .to_bytes()?)
     })
     .await?;
-    state.metrics.evaluated("H", 1);
     Ok(octets(response))
 }
 
-/// A data holder's domain, from the body, after its token, flow and grant are checked.
-fn granted_domain(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8>> {
-    let caller = state.caller(headers)?;
-    if !caller.flows.contains(&Flow::B)
-        || !blindnym::pseudonym::bulk::Policy::allows(&state.grants, &caller.id, body)
-    {
-        return Err(ServerError::Unauthorized);
-    }
-    Ok(body.to_vec())
-}
-
-async fn record(state: Arc<AppState>, role: Role, input: Vec<u8>, renew: bool) -> Result<Response> {
-    let threshold = state.threshold()?.clone();
-    let installed: Installed = blocking(move || match threshold.installed(role, &input) {
+/// The record of `target`, running its inversion when there is none yet or `renew` asks.
+async fn record(threshold: Arc<ThresholdState>, target: Target, renew: bool) -> Result<Response> {
+    let installed = blocking(move || match threshold.installed(&target) {
         Some(installed) if !renew => Ok(installed),
-        _ => threshold.coordinate(role, &input, renew),
+        _ => threshold.coordinate(&target, renew),
     })
     .await?;
     Ok(octets(installed.record))
 }
 
+/// A data holder's domain, from the body, after its token, flow and grant are checked.
+fn granted_domain(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Target> {
+    state.callers.authorize_domain(headers, body)?;
+    Ok(Target::domain(body)?)
+}
+
 /// `POST /v1/threshold/flow-b/tweak` (body: the domain): the record this evaluator's answers
 /// for the domain are made under; the first request for a domain runs the inversion.
-pub async fn tweak(
-    State(state): State<Arc<AppState>>,
+async fn tweak(
+    State((state, threshold)): Served,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
     let domain = granted_domain(&state, &headers, &body)?;
-    record(state, Role::Bulk, domain, false).await
+    record(threshold, domain, false).await
 }
 
 /// `POST /v1/threshold/flow-b/tweak/renew` (body: the domain): a new inversion among the
 /// evaluators that answer now, when too few hold a share under the current record.
-pub async fn renew(
-    State(state): State<Arc<AppState>>,
+async fn renew(
+    State((state, threshold)): Served,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
     let domain = granted_domain(&state, &headers, &body)?;
-    record(state, Role::Bulk, domain, true).await
+    record(threshold, domain, true).await
 }
 
 /// `POST /v1/threshold/flow-b/evaluate`: a batch answered with this evaluator's tweak share
 /// under the record named by the `Blindnym-Tweak` header.
-pub async fn flow_b(
-    State(state): State<Arc<AppState>>,
+async fn flow_b(
+    State((state, threshold)): Served,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
     let tweak: [u8; 32] = hex_header(&headers, TWEAK_HEADER)?;
-    let threshold = state.threshold()?.clone();
     let check = threshold.clone();
     // The record is checked before the budget or quota is charged (§12.12.4).
     let answer = bulk_batch(
         state,
         &headers,
         body,
-        move |request| check.check_installed(Role::Bulk, request.domain(), &tweak),
-        move |_, id, request| threshold.evaluate_bulk(id, request, &tweak),
+        move |request| check.check_installed(&Target::domain(request.domain())?, &tweak),
+        move |id, request| threshold.evaluate_bulk(id, request, &tweak),
     )
     .await?;
     Ok(octets(answer))
 }
 
-/// The flow A subject the caller's token authenticates.
-fn authenticated_subject(state: &AppState, headers: &HeaderMap) -> Result<SubjectId> {
-    let caller = state.caller(headers)?;
-    match (&caller.subject, caller.flows.contains(&Flow::A)) {
-        (Some(subject), true) => Ok(subject.clone()),
-        _ => Err(ServerError::Unauthorized),
-    }
-}
-
 /// `POST /v1/threshold/flow-a/record`: the tweak record of the authenticated subject; the
 /// first request runs the subject's inversion with the peers.
-pub async fn subject_record(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let subject = authenticated_subject(&state, &headers)?;
-    record(state, Role::Attested, subject.as_bytes().to_vec(), false).await
+async fn subject_record(State((state, threshold)): Served, headers: HeaderMap) -> Result<Response> {
+    let subject = state.callers.authenticate(&headers)?.subject()?;
+    record(threshold, Target::Subject(subject), false).await
 }
 
 /// `POST /v1/threshold/flow-a/record/renew`: a new inversion for the authenticated subject.
-pub async fn subject_renew(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let subject = authenticated_subject(&state, &headers)?;
-    record(state, Role::Attested, subject.as_bytes().to_vec(), true).await
+async fn subject_renew(State((state, threshold)): Served, headers: HeaderMap) -> Result<Response> {
+    let subject = state.callers.authenticate(&headers)?.subject()?;
+    record(threshold, Target::Subject(subject), true).await
 }
 
 /// `POST /v1/threshold/flow-a/evaluate`: round one for the authenticated subject under the
 /// record named by `Blindnym-Tweak`; the answer and commitments, and the session round two
 /// names (`Blindnym-Session`).
-pub async fn flow_a(
-    State(state): State<Arc<AppState>>,
+async fn flow_a(
+    State((state, threshold)): Served,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let subject = authenticated_subject(&state, &headers)?;
+    let subject = state.callers.authenticate(&headers)?.subject()?;
     let tweak: [u8; 32] = hex_header(&headers, TWEAK_HEADER)?;
-    let threshold = state.threshold()?.clone();
     let request = attested::Request::from_bytes(&body)?;
-    let s = state.clone();
-    let (session, evaluation) = blocking(move || {
-        // The record is checked before the budget is charged (§12.12.4).
-        threshold.check_installed(Role::Attested, subject.as_bytes(), &tweak)?;
-        s.store
-            .charge_budget(&s.budget_key("attested"), s.budget, 1)?;
+    // The record is checked before the budget is charged (§12.12.4).
+    threshold.check_installed(&Target::Subject(subject.clone()), &tweak)?;
+    let (session, evaluation) = evaluate_one(&state, "attested", "A", move || {
         threshold.evaluate_attested(&subject, &request, &tweak)
     })
     .await?;
-    state.metrics.evaluated("A", 1);
     let mut response = octets(evaluation);
     if let Ok(value) = axum::http::HeaderValue::from_str(&hex::encode(session)) {
         response.headers_mut().insert(SESSION_HEADER, value);
@@ -189,15 +154,51 @@ pub async fn flow_a(
 
 /// `POST /v1/threshold/flow-a/sign`: round two of the session named by `Blindnym-Session`,
 /// for the same authenticated subject: this evaluator's signature share.
-pub async fn flow_a_sign(
-    State(state): State<Arc<AppState>>,
+async fn flow_a_sign(
+    State((state, threshold)): Served,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let subject = authenticated_subject(&state, &headers)?;
+    let subject = state.callers.authenticate(&headers)?.subject()?;
     let session: RunId = hex_header(&headers, SESSION_HEADER)?;
-    let threshold = state.threshold()?.clone();
     let request = SigningRequest::from_bytes(&body)?;
     let share = blocking(move || threshold.sign_attested(&subject, &session, &request)).await?;
     Ok(octets(share))
+}
+
+const GET_PATHS: [&str; 1] = ["/v1/threshold/epoch-shares"];
+const POST_PATHS: [&str; 8] = [
+    "/v1/threshold/flow-h/evaluate",
+    "/v1/threshold/flow-b/tweak",
+    "/v1/threshold/flow-b/tweak/renew",
+    "/v1/threshold/flow-b/evaluate",
+    "/v1/threshold/flow-a/record",
+    "/v1/threshold/flow-a/record/renew",
+    "/v1/threshold/flow-a/evaluate",
+    "/v1/threshold/flow-a/sign",
+];
+
+/// The threshold evaluator's public routes.
+pub(super) fn routes(state: Arc<AppState>, threshold: Arc<ThresholdState>) -> Router {
+    Router::new()
+        .route(GET_PATHS[0], get(epoch_shares))
+        .route(POST_PATHS[0], post(flow_h))
+        .route(POST_PATHS[1], post(tweak))
+        .route(POST_PATHS[2], post(renew))
+        .route(POST_PATHS[3], post(flow_b))
+        .route(POST_PATHS[4], post(subject_record))
+        .route(POST_PATHS[5], post(subject_renew))
+        .route(POST_PATHS[6], post(flow_a))
+        .route(POST_PATHS[7], post(flow_a_sign))
+        .with_state((state, threshold))
+}
+
+/// The same paths, each refused as not served by `mode`.
+pub(super) fn not_served(mode: &'static str) -> Router {
+    let router = GET_PATHS.iter().fold(Router::new(), |router, path| {
+        router.route(path, get(move || async move { refusal(mode) }))
+    });
+    POST_PATHS.iter().fold(router, |router, path| {
+        router.route(path, post(move || async move { refusal(mode) }))
+    })
 }

@@ -1,10 +1,9 @@
 //! Runs whole threshold deployments in one process for the tests: a dealer split of the
 //! fixtures' epoch 2 keys, and the shared inversion with every participant honest.
-#![allow(dead_code)]
 
 use blindnym::threshold::inversion::{
-    Dealing, InversionParticipant, MaskedProduct, PrivateShare, TweakRecord, TweakShare,
-    deal_round, run_in_one_process,
+    Dealing, DealtParticipant, MaskedProduct, MultipliedParticipant, PrivateShare, Target,
+    TweakRecord, TweakShare, deal, run_in_one_process,
 };
 use blindnym::threshold::{
     EpochShares, EvaluatorShares, KeyShare, Threshold, VerificationShares, deal_epoch,
@@ -36,10 +35,12 @@ pub fn subsets(n: u16, t: u16) -> Vec<Vec<u16>> {
     out
 }
 
-/// Round one and two of an inversion among the holders of `shares`; `tamper` may change
-/// what each participant receives before round two.
+/// Round one and two of an inversion among the holders of `shares`; a test may change what
+/// each participant receives before round two. Round two moves each participant from
+/// `participants` to `multiplied` (one product per run: the types allow no second).
 pub struct Run {
-    pub participants: Vec<InversionParticipant>,
+    pub participants: Vec<DealtParticipant>,
+    pub multiplied: Vec<MultipliedParticipant>,
     pub dealings: Vec<Dealing>,
     pub privates: Vec<Vec<PrivateShare>>,
 }
@@ -51,13 +52,12 @@ pub fn deal_all(shares: &[&KeyShare], public: &VerificationShares, info: &[u8], 
     let mut dealings = Vec::new();
     let mut sent = Vec::new();
     for share in shares {
-        let (participant, dealing, privates) =
-            deal_round(share, public, info, &indices, &mut rng).expect("round one");
+        let dealt = deal(share, public, info, &indices, &mut rng).expect("round one");
         // Every message crosses the wire as bytes.
-        let dealing = Dealing::from_bytes(&dealing.to_bytes()).expect("dealing decodes");
-        participants.push(participant);
+        let dealing = Dealing::from_bytes(&dealt.dealing.to_bytes()).expect("dealing decodes");
+        participants.push(dealt.participant);
         dealings.push(dealing);
-        sent.push(privates);
+        sent.push(dealt.privates);
     }
     // privates[i] = what participant i receives, one per dealer, in dealer order.
     let privates = indices
@@ -76,33 +76,39 @@ pub fn deal_all(shares: &[&KeyShare], public: &VerificationShares, info: &[u8], 
         .collect();
     Run {
         participants,
+        multiplied: Vec::new(),
         dealings,
         privates,
     }
 }
 
-/// Round two for every participant.
+/// Round two for every participant: the products, and each participant that published one
+/// kept in `run.multiplied`.
 pub fn products(run: &mut Run, seed: u8) -> Vec<blindnym::Result<MaskedProduct>> {
     let mut rng = seeded(seed);
-    run.participants
-        .iter_mut()
-        .zip(&run.privates)
-        .map(|(p, privates)| {
-            p.product_round(&run.dealings, privates, &mut rng)
-                .map(|m| MaskedProduct::from_bytes(&m.to_bytes()).expect("product decodes"))
-        })
-        .collect()
+    let participants = std::mem::take(&mut run.participants);
+    let mut results = Vec::new();
+    for (p, privates) in participants.into_iter().zip(&run.privates) {
+        results.push(
+            p.multiply(&run.dealings, privates, &mut rng)
+                .map(|(multiplied, m)| {
+                    run.multiplied.push(multiplied);
+                    MaskedProduct::from_bytes(&m.to_bytes()).expect("product decodes")
+                }),
+        );
+    }
+    results
 }
 
 /// A whole honest inversion: the record (through its bytes) and each participant's share.
 pub fn invert(
     shares: &[&KeyShare],
     public: &VerificationShares,
-    info: &[u8],
+    target: &Target,
     seed: u8,
 ) -> (TweakRecord, Vec<TweakShare>) {
     let (record, tweak_shares) =
-        run_in_one_process(shares, public, info, &mut seeded(seed)).expect("inversion");
+        run_in_one_process(shares, public, target, &mut seeded(seed)).expect("inversion");
     let decoded = TweakRecord::from_bytes(&record.to_bytes()).expect("record decodes");
     assert_eq!(decoded, record);
     (record, tweak_shares)

@@ -6,7 +6,7 @@ use core::str::FromStr;
 
 use subtle::{Choice, ConstantTimeEq};
 
-use super::encoding::context;
+use super::context;
 use crate::error::{Error, Result};
 use crate::group::exact;
 

@@ -1,0 +1,95 @@
+//! A single evaluator's flows (`spec/05`–`spec/07`): `/v1/flow-{h,a,b}/evaluate`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::post;
+use blindnym::pseudonym::{attested, holder_derived};
+
+use super::public::not_served as refusal;
+use super::{bulk_batch, evaluate_one};
+use crate::auth::Flow;
+use crate::error::Result;
+use crate::kit::{now, octets};
+use crate::single::Single;
+use crate::state::AppState;
+
+type Served = State<(Arc<AppState>, Arc<Single>)>;
+
+async fn flow_h(
+    State((state, single)): Served,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    state.callers.authenticate(&headers)?.require(Flow::H)?;
+    let request = holder_derived::Request::from_bytes(&body)?;
+    let response = evaluate_one(&state, "holder-derived", "H", move || {
+        Ok(single.holder_derived.evaluate(&request, &mut rand::rng())?)
+    })
+    .await?;
+    Ok(octets(response.to_bytes().to_vec()))
+}
+
+async fn flow_a(
+    State((state, single)): Served,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    // The subject comes from the authentication layer, never from the body.
+    let subject = state.callers.authenticate(&headers)?.subject()?;
+    let request = attested::Request::from_bytes(&body)?;
+    let evaluation = evaluate_one(&state, "attested", "A", move || {
+        Ok(single
+            .attested
+            .evaluate(&subject, &request, now(), &mut rand::rng())?)
+    })
+    .await?;
+    Ok(octets(evaluation.to_bytes().to_vec()))
+}
+
+async fn flow_b(
+    State((state, single)): Served,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let answer = bulk_batch(
+        state,
+        &headers,
+        body,
+        |_| Ok(()),
+        move |id, request| {
+            Ok(single
+                .bulk
+                .evaluate_batch(id, request, &mut rand::rng())?
+                .to_bytes()?)
+        },
+    )
+    .await?;
+    Ok(octets(answer))
+}
+
+const PATHS: [&str; 3] = [
+    "/v1/flow-h/evaluate",
+    "/v1/flow-a/evaluate",
+    "/v1/flow-b/evaluate",
+];
+
+/// The single evaluator's routes.
+pub(super) fn routes(state: Arc<AppState>, single: Arc<Single>) -> Router {
+    Router::new()
+        .route(PATHS[0], post(flow_h))
+        .route(PATHS[1], post(flow_a))
+        .route(PATHS[2], post(flow_b))
+        .with_state((state, single))
+}
+
+/// The same paths, each refused as not served by `mode`.
+pub(super) fn not_served(mode: &'static str) -> Router {
+    PATHS.iter().fold(Router::new(), |router, path| {
+        router.route(path, post(move || async move { refusal(mode) }))
+    })
+}

@@ -1,0 +1,125 @@
+//! Everything the handlers share: the callers, the store, the metrics and the limits, and the
+//! evaluator itself as one [`Mode`]: a single evaluator or one of a threshold set.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use crate::auth::Callers;
+use crate::config::{Config, check_private};
+use crate::error::{Result, ServerError};
+use crate::metrics::Metrics;
+use crate::single::{Single, single_evaluator};
+use crate::store::{SharedStore, Store};
+use crate::threshold::ThresholdState;
+
+/// Which evaluator this service is.
+pub(crate) enum Mode {
+    /// A single evaluator holding whole keys.
+    Single(Arc<Single>),
+    /// One evaluator of a threshold set, holding shares (`spec/12-threshold.md`).
+    Threshold(Arc<ThresholdState>),
+}
+
+/// Everything the handlers share.
+pub struct AppState {
+    pub(crate) epoch: u32,
+    pub(crate) key_set: Vec<u8>,
+    pub(crate) budget: u64,
+    pub(crate) mode: Mode,
+    pub(crate) callers: Callers,
+    pub(crate) store: Arc<Store>,
+    pub(crate) metrics: Metrics,
+    pub(crate) max_body: usize,
+    pub(crate) timeout: Duration,
+}
+
+impl core::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AppState")
+            .field("epoch", &self.epoch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Builds the evaluator from its configuration: a single evaluator's keys from its root
+    /// seed, or one threshold evaluator's shares (`[threshold]`); the store; the callers.
+    ///
+    /// # Errors
+    /// [`ServerError::Config`] for a bad secret, token hash, flow, subject or domain;
+    /// [`ServerError::Store`].
+    pub fn new(config: &Config) -> Result<Self> {
+        let callers = Callers::new(&config.callers)?;
+        std::fs::create_dir_all(&config.server.data_dir).map_err(|e| {
+            ServerError::Config(format!("{}: {e}", config.server.data_dir.display()))
+        })?;
+        let store = Arc::new(match &config.server.postgres_url_file {
+            Some(path) => {
+                check_private(path)?;
+                let url = Zeroizing::new(
+                    std::fs::read_to_string(path)
+                        .map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))?,
+                );
+                Store::open_postgres(url.trim(), config.keys.quota)?
+            }
+            None => Store::open(
+                &config.server.data_dir.join("blindnym.sqlite3"),
+                config.keys.quota,
+            )?,
+        });
+        let (epoch, key_set, mode) = match &config.threshold {
+            Some(section) => {
+                let threshold = ThresholdState::load(
+                    section,
+                    config.keys.realm.as_bytes(),
+                    &config.server.data_dir,
+                    callers.grants().clone(),
+                    SharedStore(store.clone()),
+                )?;
+                (
+                    threshold.epoch(),
+                    threshold.key_set().to_vec(),
+                    Mode::Threshold(Arc::new(threshold)),
+                )
+            }
+            None => {
+                let (epoch, key_set, single) = single_evaluator(config, callers.grants(), &store)?;
+                (epoch, key_set, Mode::Single(Arc::new(single)))
+            }
+        };
+        Ok(Self {
+            epoch,
+            key_set,
+            budget: config.keys.epoch_budget,
+            mode,
+            callers,
+            store,
+            metrics: Metrics::default(),
+            max_body: config.server.max_body_bytes,
+            timeout: Duration::from_millis(config.server.request_timeout_ms),
+        })
+    }
+
+    /// This evaluator in threshold mode.
+    ///
+    /// # Errors
+    /// [`ServerError::NotServed`] for a single evaluator.
+    pub fn threshold(&self) -> Result<&Arc<ThresholdState>> {
+        match &self.mode {
+            Mode::Threshold(threshold) => Ok(threshold),
+            Mode::Single(_) => Err(ServerError::NotServed("threshold mode")),
+        }
+    }
+
+    /// The store (tests read counts from it).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The store's budget key of `role` under this evaluator's epoch.
+    pub(crate) fn budget_key(&self, role: &str) -> String {
+        format!("epoch-{}/{role}", self.epoch)
+    }
+}

@@ -1,0 +1,333 @@
+//! One evaluator of `n` in threshold mode (`spec/12-threshold.md`). The protocol is the
+//! library's (`blindnym::threshold`); this room keeps its state, each concept in its file:
+//!
+//! - this file: the key shares and the signed public side, checked at load (§12.3), and the
+//!   share answers of flows H, A and B;
+//! - [`records`]: the installed tweak records, the evaluators answering under them and the
+//!   local tweak store (§12.12.4);
+//! - [`runs`]: this evaluator as a participant in its peers' inversion runs (§12.6);
+//! - [`coordinator`]: the library's sans-IO inversion coordinator driven over the peer API
+//!   (§12.12.3);
+//! - [`signers`]: flow A logins between their two rounds (§12.8).
+//!
+//! The peer API does one thing: inversions over the flow B key (on a domain) or the flow A key
+//! (on a subject), never the flow H key; every run is bound to its run identifier and the
+//! authenticated channel (§12.9.8 item 8, §12.12).
+
+mod coordinator;
+mod records;
+mod runs;
+mod signers;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use blindnym::pseudonym::bulk::{self, Grants};
+use blindnym::pseudonym::{
+    EvaluationBudget, KeySetVerifier, SignedKeySet, SubjectId, VerifiedKeySet, attested,
+};
+use blindnym::threshold::flow_a::{AttestedShareEvaluator, SigningRequest};
+use blindnym::threshold::flow_b::BulkShareEvaluator;
+use blindnym::threshold::flow_h::ShareEvaluator;
+use blindnym::threshold::inversion::{
+    DealRequest, Dealing, FinishRequest, MaskedProduct, PrivateShare, ProductRequest, RunId, Target,
+};
+use blindnym::threshold::signing::SigningShare;
+use blindnym::threshold::{EpochShares, KeyShare, SignedEpochShares, VerificationShares};
+use zeroize::Zeroizing;
+
+pub use records::Installed;
+
+use crate::config::{ThresholdSection, check_private};
+use crate::error::{Result, ServerError};
+use crate::kit::{now, read_file};
+use crate::peer::PeerClient;
+use crate::store::SharedStore;
+use records::Records;
+use runs::Runs;
+use signers::Signers;
+
+/// This evaluator in threshold mode.
+pub struct ThresholdState {
+    index: u16,
+    public: EpochShares,
+    key_set: Vec<u8>,
+    epoch_shares: Vec<u8>,
+    holder_derived: ShareEvaluator,
+    bulk_share: KeyShare,
+    attested_share: KeyShare,
+    records: Records,
+    runs: Runs,
+    signers: Signers,
+    /// When this evaluator last coordinated each target's inversion.
+    coordinated: Mutex<HashMap<Target, Instant>>,
+    peers: PeerClient,
+}
+
+impl core::fmt::Debug for ThresholdState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ThresholdState")
+            .field("index", &self.index)
+            .field("params", &self.public.bulk.params())
+            .finish_non_exhaustive()
+    }
+}
+
+fn read_share(path: &Path) -> Result<KeyShare> {
+    check_private(path)?;
+    let bytes = Zeroizing::new(read_file(path)?);
+    KeyShare::from_bytes(&bytes)
+        .map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))
+}
+
+impl ThresholdState {
+    /// Loads this evaluator's shares and the signed public side, checks them against the
+    /// anchor and each other, opens the local tweak store in `data_dir` and installs the
+    /// tweak shares kept there.
+    ///
+    /// # Errors
+    /// [`ServerError::Config`] for a file that is missing, loose, malformed, unsigned or not
+    /// this evaluator's; [`ServerError::Store`].
+    pub fn load(
+        section: &ThresholdSection,
+        realm: &[u8],
+        data_dir: &Path,
+        grants: Grants,
+        store: SharedStore,
+    ) -> Result<Self> {
+        let config = |what: &str, e: &dyn std::fmt::Display| {
+            ServerError::Config(format!("[threshold] {what}: {e}"))
+        };
+        let anchor: [u8; 32] = hex::decode(section.anchor.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| config("anchor", &"not 64 hex digits"))?;
+        let anchor = blindnym::pseudonym::key_set::decode_verifying_key(&anchor)
+            .map_err(|e| config("anchor", &e))?;
+        let key_set = read_file(&section.key_set_file)?;
+        let mut verifier = KeySetVerifier::new(anchor, realm);
+        let keys: VerifiedKeySet = verifier
+            .accept(
+                &SignedKeySet::from_bytes(&key_set).map_err(|e| config("key_set_file", &e))?,
+                now(),
+            )
+            .map_err(|e| config("key_set_file", &e))?;
+        let epoch_shares = read_file(&section.epoch_shares_file)?;
+        let public = SignedEpochShares::from_bytes(&epoch_shares)
+            .and_then(|signed| signed.verify(&verifier, &keys, now()))
+            .map_err(|e| config("epoch_shares_file", &e))?;
+        let holder_derived = read_share(&section.holder_derived_share_file)?;
+        let bulk_share = read_share(&section.bulk_share_file)?;
+        let attested_share = read_share(&section.attested_share_file)?;
+        check_private(&section.signing_share_file)?;
+        let signing =
+            SigningShare::from_bytes(&Zeroizing::new(read_file(&section.signing_share_file)?))
+                .map_err(|e| config("signing_share_file", &e))?;
+        // A wrong package signs shares the holder names (`BadSignatureShare`); the index is
+        // checked here.
+        if signing.index() != section.index {
+            return Err(config("signing_share_file", &"not this evaluator's index"));
+        }
+        for (share, shares, what) in [
+            (
+                &holder_derived,
+                &public.holder_derived,
+                "holder_derived_share_file",
+            ),
+            (&bulk_share, &public.bulk, "bulk_share_file"),
+            (&attested_share, &public.attested, "attested_share_file"),
+        ] {
+            let expected = shares.share(section.index).map_err(|e| config(what, &e))?;
+            if share.index() != section.index || share.verification_share() != *expected {
+                return Err(config(
+                    what,
+                    &"not this evaluator's share of the published key",
+                ));
+            }
+        }
+        // The store's budgets apply; the library's own counters are left unlimited.
+        let unlimited = || EvaluationBudget::new(u64::MAX);
+        let bulk = BulkShareEvaluator::new(
+            public.epoch,
+            section.index,
+            public.bulk.clone(),
+            grants,
+            store,
+            unlimited(),
+        );
+        let attested = AttestedShareEvaluator::new(
+            realm,
+            public.epoch,
+            public.attested.clone(),
+            signing,
+            unlimited(),
+        );
+        let records = Records::open(
+            public.epoch,
+            &data_dir.join("tweaks.sqlite3"),
+            bulk,
+            attested,
+        )?;
+        Ok(Self {
+            index: section.index,
+            holder_derived: ShareEvaluator::new(public.epoch, holder_derived, unlimited()),
+            public,
+            key_set,
+            epoch_shares,
+            bulk_share,
+            attested_share,
+            records,
+            runs: Runs::default(),
+            signers: Signers::default(),
+            coordinated: Mutex::new(HashMap::new()),
+            peers: PeerClient::new(section)?,
+        })
+    }
+
+    /// The signed key set of the group keys.
+    pub fn key_set(&self) -> &[u8] {
+        &self.key_set
+    }
+
+    /// The signed verification shares.
+    pub fn epoch_shares(&self) -> &[u8] {
+        &self.epoch_shares
+    }
+
+    /// The epoch.
+    pub fn epoch(&self) -> u32 {
+        self.public.epoch
+    }
+
+    /// The flow H share evaluator.
+    pub fn holder_derived(&self) -> &ShareEvaluator {
+        &self.holder_derived
+    }
+
+    /// The peer whose certificate has SHA-256 `digest`, if any.
+    pub fn peer_index(&self, digest: &[u8; 32]) -> Option<u16> {
+        self.peers.index_of(digest)
+    }
+
+    /// The record installed for `target`.
+    pub fn installed(&self, target: &Target) -> Option<Installed> {
+        self.records.installed(target)
+    }
+
+    /// Fails with `TweakMismatch` unless the record installed for `target` is `tweak` (a
+    /// check before anything is charged; answers check again under the lock).
+    ///
+    /// # Errors
+    /// `Protocol(TweakMismatch)`.
+    pub fn check_installed(&self, target: &Target, tweak: &[u8; 32]) -> Result<()> {
+        self.records.check(target, tweak)
+    }
+
+    /// Answers a flow B batch under the installed record whose digest is `tweak`.
+    ///
+    /// # Errors
+    /// `Protocol(TweakMismatch)` when this evaluator holds no share for the domain or one
+    /// under another record; as [`BulkShareEvaluator::evaluate_batch`].
+    pub fn evaluate_bulk(
+        &self,
+        caller: &bulk::CallerId,
+        request: &bulk::BatchRequest,
+        tweak: &[u8; 32],
+    ) -> Result<Vec<u8>> {
+        self.records.evaluate_bulk(caller, request, tweak)
+    }
+
+    /// Flow A round one for the authenticated `subject` under the installed record `tweak`:
+    /// the session its round two must name, and the share answer with FROST commitments.
+    ///
+    /// # Errors
+    /// `Protocol(TweakMismatch)` for another record or none; [`ServerError::Peers`] with too
+    /// many logins between rounds; as [`AttestedShareEvaluator::evaluate`].
+    pub fn evaluate_attested(
+        &self,
+        subject: &SubjectId,
+        request: &attested::Request,
+        tweak: &[u8; 32],
+    ) -> Result<(RunId, Vec<u8>)> {
+        let (state, evaluation) = self.records.evaluate_attested(subject, request, tweak)?;
+        Ok((self.signers.open(subject, state)?, evaluation))
+    }
+
+    /// Flow A round two: the signature share for the session round one opened for the same
+    /// authenticated subject. The session's nonces are used once.
+    ///
+    /// # Errors
+    /// `Protocol(TweakMismatch)` for an unknown or expired session, or one of another subject
+    /// (left in place for its owner); as [`AttestedShareEvaluator::sign`].
+    pub fn sign_attested(
+        &self,
+        subject: &SubjectId,
+        session: &RunId,
+        request: &SigningRequest,
+    ) -> Result<Vec<u8>> {
+        let state = self.signers.take(subject, session)?;
+        self.records.sign_attested(state, request, now())
+    }
+
+    /// The key share and verification shares an inversion on `target` is over.
+    fn key_of(&self, target: &Target) -> (&KeyShare, &VerificationShares) {
+        match target {
+            Target::Domain(_) => (&self.bulk_share, &self.public.bulk),
+            Target::Subject(_) => (&self.attested_share, &self.public.attested),
+        }
+    }
+
+    /// Round one as a participant, for `coordinator`.
+    ///
+    /// # Errors
+    /// `Protocol(Replayed)` for a run it already dealt in; [`ServerError::Peers`] when it
+    /// keeps too many unfinished runs; as [`blindnym::threshold::inversion::deal`].
+    pub fn deal(&self, request: &DealRequest, coordinator: u16) -> Result<Dealing> {
+        let (share, public) = self.key_of(&request.target);
+        self.runs.deal(request, coordinator, share, public)
+    }
+
+    /// Round one's private share from this participant to `recipient` (a peer authenticated
+    /// by its certificate, or this evaluator itself).
+    ///
+    /// # Errors
+    /// `Protocol(UnknownEvaluator)` for a recipient outside the run, `Protocol(TweakMismatch)`
+    /// for an unknown run.
+    pub fn private_share(&self, run: &RunId, recipient: u16) -> Result<PrivateShare> {
+        self.runs.private_share(run, recipient)
+    }
+
+    /// Round two as a participant: fetches its private share from every other participant
+    /// over the peer channel, checks every dealing and publishes its masked product.
+    ///
+    /// # Errors
+    /// [`ServerError::Peers`] when a participant cannot be reached; as
+    /// [`blindnym::threshold::inversion::DealtParticipant::multiply`].
+    pub fn product(&self, request: &ProductRequest, coordinator: u16) -> Result<MaskedProduct> {
+        let participants = self.runs.participants(&request.run, coordinator)?;
+        let mut privates = Vec::with_capacity(participants.len());
+        for &dealer in &participants {
+            privates.push(if dealer == self.index {
+                self.private_share(&request.run, self.index)?
+            } else {
+                self.peers.private_share(dealer, &request.run)?
+            });
+        }
+        self.runs
+            .multiply(&request.run, coordinator, &request.dealings, &privates)
+    }
+
+    /// Round three as a participant: checks the record, takes and installs its tweak share.
+    ///
+    /// # Errors
+    /// `Protocol(TweakMismatch)` for an unknown run; as
+    /// [`blindnym::threshold::inversion::MultipliedParticipant::finish`].
+    pub fn finish(&self, request: &FinishRequest, coordinator: u16) -> Result<()> {
+        let (target, share) = self
+            .runs
+            .finish(&request.run, coordinator, &request.record)?;
+        self.records.install(&target, share, &request.record)
+    }
+}
