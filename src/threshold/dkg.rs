@@ -6,10 +6,14 @@
 //!
 //! 1. [`KeyGeneration::start`]: each participant broadcasts a [`DkgBroadcast`] (its
 //!    commitments and a proof of knowledge of its secret).
-//! 2. [`KeyGeneration::deal`]: given everyone else's broadcasts, it sends each other
-//!    participant a [`DkgPrivate`] over the authenticated, confidential evaluator channel.
-//! 3. [`KeyGeneration::finish`]: given what the others sent it, it holds its share and the
-//!    public key package; [`into_oprf_share`] and [`into_signing_share`] convert them.
+//! 2. [`KeyGeneration::deal`] (consuming the round-one state): given everyone else's
+//!    broadcasts, it sends each other participant a [`DkgPrivate`] over the authenticated,
+//!    confidential evaluator channel, and keeps a [`DealtKeyGeneration`].
+//! 3. [`DealtKeyGeneration::finish`]: given what the others sent it, it holds its share and
+//!    the public key package; [`into_oprf_share`] and [`into_signing_share`] convert them.
+//!
+//! The states are frost-core's round types, by value: a round cannot be run twice or out of
+//! order.
 
 use core::fmt;
 use std::collections::BTreeMap;
@@ -149,12 +153,21 @@ impl<C: Ciphersuite> DkgPrivate<C> {
     }
 }
 
-/// One participant's run of the DKG.
+/// One participant's key generation after round one (frost-core's `part1`): it has broadcast
+/// its commitments and deals once. [`KeyGeneration::deal`] consumes it, so the rounds cannot be
+/// repeated or run out of order (a misuse does not compile).
 pub struct KeyGeneration<C: Ciphersuite> {
     index: u16,
     params: Threshold,
-    first: Option<round1::SecretPackage<C>>,
-    second: Option<round2::SecretPackage<C>>,
+    secret: round1::SecretPackage<C>,
+}
+
+/// One participant's key generation after round two (frost-core's `part2`): it waits for the
+/// others' private packages and finishes once.
+pub struct DealtKeyGeneration<C: Ciphersuite> {
+    index: u16,
+    params: Threshold,
+    secret: round2::SecretPackage<C>,
     broadcasts: BTreeMap<frost_core::Identifier<C>, round1::Package<C>>,
 }
 
@@ -167,12 +180,22 @@ impl<C: Ciphersuite> fmt::Debug for KeyGeneration<C> {
     }
 }
 
+impl<C: Ciphersuite> fmt::Debug for DealtKeyGeneration<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DealtKeyGeneration")
+            .field("index", &self.index)
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<C: Ciphersuite> KeyGeneration<C> {
-    /// Round one for participant `index` of `params.n()`.
+    /// Round 1 for participant `index` of `params`: its state and the broadcast every other
+    /// participant needs.
     ///
     /// # Errors
-    /// [`Error::UnknownEvaluator`] for an index outside `1..=n`, [`Error::ThresholdParams`]
-    /// if FROST refuses the parameters.
+    /// [`Error::UnknownEvaluator`] for an index outside `1..=n`; [`Error::ThresholdParams`]
+    /// when FROST refuses the parameters.
     pub fn start(
         index: u16,
         params: Threshold,
@@ -190,9 +213,7 @@ impl<C: Ciphersuite> KeyGeneration<C> {
             Self {
                 index,
                 params,
-                first: Some(secret),
-                second: None,
-                broadcasts: BTreeMap::new(),
+                secret,
             },
             DkgBroadcast {
                 from: index,
@@ -201,17 +222,17 @@ impl<C: Ciphersuite> KeyGeneration<C> {
         ))
     }
 
-    /// Round two: checks every other participant's broadcast (its proof of knowledge) and
-    /// deals this participant's shares to them.
+    /// Round 2: checks every other participant's broadcast (its proof of knowledge) and deals
+    /// one private package to each.
     ///
     /// # Errors
-    /// [`Error::BadDealing`] naming a participant whose proof fails;
-    /// [`Error::UnknownEvaluator`] for a missing, repeated or own broadcast, or a second call.
-    pub fn deal(&mut self, broadcasts: &[DkgBroadcast<C>]) -> Result<Vec<DkgPrivate<C>>> {
-        let first = self
-            .first
-            .take()
-            .ok_or(Error::UnknownEvaluator { index: self.index })?;
+    /// [`Error::UnknownEvaluator`] for a broadcast from outside `1..=n`, from itself or
+    /// repeated; [`Error::TooFewShares`] unless all `n − 1` others are there;
+    /// [`Error::BadDealing`] naming a participant whose proof fails.
+    pub fn deal(
+        self,
+        broadcasts: &[DkgBroadcast<C>],
+    ) -> Result<(DealtKeyGeneration<C>, Vec<DkgPrivate<C>>)> {
         let mut map = BTreeMap::new();
         for broadcast in broadcasts {
             self.params.check_index(broadcast.from)?;
@@ -231,7 +252,7 @@ impl<C: Ciphersuite> KeyGeneration<C> {
                 need: usize::from(self.params.n()),
             });
         }
-        let (second, outgoing) = part2(first, &map).map_err(|e| culprit(self.params, &e))?;
+        let (secret, outgoing) = part2(self.secret, &map).map_err(|e| culprit(self.params, &e))?;
         let mut privates = Vec::with_capacity(outgoing.len());
         for to in 1..=self.params.n() {
             if let Some(package) = outgoing.get(&identifier::<C>(to)?) {
@@ -242,26 +263,40 @@ impl<C: Ciphersuite> KeyGeneration<C> {
                 });
             }
         }
-        self.second = Some(second);
-        self.broadcasts = map;
-        Ok(privates)
+        Ok((
+            DealtKeyGeneration {
+                index: self.index,
+                params: self.params,
+                secret,
+                broadcasts: map,
+            },
+            privates,
+        ))
     }
 
-    /// Round three: checks each share dealt to this participant against its dealer's
-    /// commitments and returns this participant's key package and the public key package.
+    /// This participant's index.
+    pub fn index(&self) -> u16 {
+        self.index
+    }
+
+    /// `(t, n)`.
+    pub fn params(&self) -> Threshold {
+        self.params
+    }
+}
+
+impl<C: Ciphersuite> DealtKeyGeneration<C> {
+    /// Round 3: checks what every other participant sent here against its commitments and
+    /// returns this participant's key package and the group's public key package.
     ///
     /// # Errors
-    /// [`Error::BadDealing`] naming the dealer of a share that fails;
-    /// [`Error::UnknownEvaluator`] for a message to someone else or from an unknown sender;
-    /// [`Error::Malformed`] for a FROST failure that names no participant.
+    /// [`Error::UnknownEvaluator`] for a package to another participant, from one without a
+    /// broadcast, or repeated; [`Error::BadDealing`] naming the participant whose package
+    /// fails its commitments.
     pub fn finish(
         self,
         privates: &[DkgPrivate<C>],
     ) -> Result<(KeyPackage<C>, PublicKeyPackage<C>)> {
-        let second = self
-            .second
-            .as_ref()
-            .ok_or(Error::UnknownEvaluator { index: self.index })?;
         let mut map = BTreeMap::new();
         for private in privates {
             if private.to != self.index {
@@ -276,7 +311,7 @@ impl<C: Ciphersuite> KeyGeneration<C> {
                 });
             }
         }
-        part3(second, &self.broadcasts, &map).map_err(|e| culprit(self.params, &e))
+        part3(&self.secret, &self.broadcasts, &map).map_err(|e| culprit(self.params, &e))
     }
 
     /// This participant's index.
@@ -284,7 +319,7 @@ impl<C: Ciphersuite> KeyGeneration<C> {
         self.index
     }
 
-    /// The parameters of the run.
+    /// `(t, n)`.
     pub fn params(&self) -> Threshold {
         self.params
     }

@@ -669,7 +669,7 @@ fn run_dkg<C: blindnym::threshold::dkg::Suite>(
     params: Threshold,
     seed: u8,
 ) -> Vec<(
-    blindnym::threshold::dkg::KeyGeneration<C>,
+    blindnym::threshold::dkg::DealtKeyGeneration<C>,
     Vec<blindnym::threshold::dkg::DkgPrivate<C>>,
 )> {
     use blindnym::threshold::dkg::{DkgBroadcast, DkgPrivate, KeyGeneration};
@@ -682,17 +682,21 @@ fn run_dkg<C: blindnym::threshold::dkg::Suite>(
         broadcasts.push(DkgBroadcast::<C>::from_bytes(&broadcast.to_bytes().unwrap()).unwrap());
     }
     let mut privates = Vec::new();
-    for run in &mut runs {
+    let mut dealt = Vec::new();
+    for run in runs {
         let others: Vec<_> = broadcasts
             .iter()
             .filter(|b| b.from() != run.index())
             .cloned()
             .collect();
-        for private in run.deal(&others).unwrap() {
+        let (run, sent) = run.deal(&others).unwrap();
+        for private in sent {
             privates.push(DkgPrivate::<C>::from_bytes(&private.to_bytes().unwrap()).unwrap());
         }
+        dealt.push(run);
     }
-    runs.into_iter()
+    dealt
+        .into_iter()
         .map(|run| {
             let mine = privates
                 .iter()
