@@ -17,10 +17,12 @@ mod chart;
 mod evaluators;
 mod measure;
 mod nation;
+mod progress;
 mod pseudonymise;
 mod report;
 mod table;
 mod threshold;
+mod threshold_set;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};

@@ -5,13 +5,14 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args as ClapArgs, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Error;
 use crate::evaluators::Evaluators;
+use crate::progress::Progress;
 
 /// The input and output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -60,58 +61,6 @@ pub struct PseudonymiseArgs {
     /// Attempts per batch before giving up on an unreachable or failing evaluator.
     #[arg(long, default_value_t = 12)]
     pub retries: u32,
-}
-
-/// Progress saved after every batch: `batch=B rows=R bytes=L`, meaning the first `R` input
-/// rows are in the first `L` bytes of the output, in batches of `B`.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Progress {
-    batch: u32,
-    rows: u64,
-    bytes: u64,
-}
-
-impl Progress {
-    fn path(output: &Path) -> PathBuf {
-        let mut name = output.as_os_str().to_owned();
-        name.push(".progress");
-        PathBuf::from(name)
-    }
-
-    fn load(output: &Path) -> Result<Option<Self>, Error> {
-        let path = Self::path(output);
-        if !path.exists() {
-            return Ok(None);
-        }
-        let text = std::fs::read_to_string(&path)?;
-        let mut progress = Progress::default();
-        for field in text.split_whitespace() {
-            let (key, value) = field.split_once('=').ok_or("malformed progress file")?;
-            match key {
-                "batch" => progress.batch = value.parse()?,
-                "rows" => progress.rows = value.parse()?,
-                "bytes" => progress.bytes = value.parse()?,
-                _ => return Err(format!("{}: unknown field {key}", path.display()).into()),
-            }
-        }
-        Ok(Some(progress))
-    }
-
-    /// Written beside the file, synced, then renamed over it: a crash leaves the old or the
-    /// new progress, never half of one.
-    fn save(&self, output: &Path) -> Result<(), Error> {
-        let path = Self::path(output);
-        let temporary = path.with_extension("progress.tmp");
-        let mut file = File::create(&temporary)?;
-        write!(
-            file,
-            "batch={} rows={} bytes={}",
-            self.batch, self.rows, self.bytes
-        )?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, &path)?;
-        Ok(())
-    }
 }
 
 /// One row of the register: its fields, and the identifier to replace.
