@@ -25,7 +25,6 @@ pub mod error;
 mod kit;
 mod metrics;
 pub mod peer;
-mod postgres;
 mod single;
 pub mod state;
 pub mod store;

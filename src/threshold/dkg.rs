@@ -14,6 +14,14 @@
 //!
 //! The states are frost-core's round types, by value: a round cannot be run twice or out of
 //! order.
+//!
+//! ```compile_fail
+//! use blindnym::threshold::dkg::{DkgBroadcast, OprfKeyGeneration};
+//! fn twice(run: OprfKeyGeneration, broadcasts: &[DkgBroadcast<blindnym::threshold::dkg::Ristretto255>]) {
+//!     let _first = run.deal(broadcasts);
+//!     let _second = run.deal(broadcasts); // `run` was moved by the first round two
+//! }
+//! ```
 
 use core::fmt;
 use std::collections::BTreeMap;

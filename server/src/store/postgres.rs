@@ -6,10 +6,10 @@
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
-use postgres::{Client, NoTls};
+use ::postgres::{Client, NoTls};
 
+use super::Counter;
 use crate::error::{Result, ServerError};
-use crate::store::Counter;
 
 /// Connections to the database (each on its own thread).
 const CONNECTIONS: usize = 4;
