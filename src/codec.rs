@@ -15,6 +15,8 @@ pub const MAX_FIELD_LEN: usize = u16::MAX as usize;
 /// A message with one canonical encoding: [`Codec::encode`] cannot fail, [`Codec::read`]
 /// decodes strictly from a [`Reader`], and [`Codec::decode`] refuses trailing bytes
 /// (in the manner of rustls's `msgs::codec`).
+// Only the threshold wire messages implement it so far.
+#[cfg_attr(not(feature = "threshold"), allow(dead_code))]
 pub(crate) trait Codec: Sized {
     /// Appends the encoding to `out`.
     fn encode(&self, out: &mut Vec<u8>);

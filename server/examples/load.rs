@@ -55,6 +55,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main]
 async fn main() {
+    // reqwest is built with rustls and no built-in provider in this workspace: ring, as the
+    // service uses.
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
     let args: Vec<String> = std::env::args().collect();
     let seconds: u64 = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(10);
     let batch: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(1024);

@@ -153,11 +153,15 @@ async fn every_flow_over_http_equals_the_library() {
     assert_eq!(remote, local);
 
     // Health and metrics.
-    let health = reqwest::get(format!("{}/healthz", running.url))
+    let health = support::client()
+        .get(format!("{}/healthz", running.url))
+        .send()
         .await
         .unwrap();
     assert_eq!(health.status().as_u16(), 200);
-    let metrics = reqwest::get(format!("{}/metrics", running.url))
+    let metrics = support::client()
+        .get(format!("{}/metrics", running.url))
+        .send()
         .await
         .unwrap()
         .text()
@@ -351,7 +355,10 @@ async fn tls_serves_and_plain_http_is_refused() {
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
 
     // Plain HTTP to the TLS port gets no HTTP answer.
-    let plain = reqwest::get(format!("http://{address}/healthz")).await;
+    let plain = support::client()
+        .get(format!("http://{address}/healthz"))
+        .send()
+        .await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
 
     let _ = stop.send(());

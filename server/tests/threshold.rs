@@ -113,7 +113,9 @@ fn verifier(dir: &Path) -> KeySetVerifier {
 }
 
 async fn get(url: String) -> Vec<u8> {
-    reqwest::get(url)
+    support::client()
+        .get(url)
+        .send()
         .await
         .unwrap()
         .bytes()
@@ -140,10 +142,7 @@ async fn public_side(set: &Set, dir: &Path) -> (VerifiedKeySet, EpochShares) {
 }
 
 async fn post_with(url: &str, token: &str, tweak: Option<&str>, body: Vec<u8>) -> (u16, Vec<u8>) {
-    let mut request = reqwest::Client::new()
-        .post(url)
-        .bearer_auth(token)
-        .body(body);
+    let mut request = support::client().post(url).bearer_auth(token).body(body);
     if let Some(tweak) = tweak {
         request = request.header("Blindnym-Tweak", tweak);
     }
@@ -455,7 +454,7 @@ async fn post_flow_a(
     session: Option<&str>,
     body: Vec<u8>,
 ) -> (u16, Option<String>, Vec<u8>) {
-    let mut request = reqwest::Client::new()
+    let mut request = support::client()
         .post(url)
         .bearer_auth(DEV_HOLDER_TOKEN)
         .body(body);

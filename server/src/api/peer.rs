@@ -59,9 +59,8 @@ async fn product(
 ) -> Result<Response> {
     let coordinator = caller(&threshold, identity)?;
     // Decoding checks every point of every dealing: off the async workers too.
-    let product =
-        blocking(move || threshold.product(&ProductRequest::from_bytes(&body)?, coordinator))
-            .await?;
+    let request = blocking(move || Ok(ProductRequest::from_bytes(&body)?)).await?;
+    let product = threshold.product(request, coordinator).await?;
     Ok(octets(product.to_bytes().to_vec()))
 }
 

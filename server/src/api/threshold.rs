@@ -58,11 +58,10 @@ async fn flow_h(
 
 /// The record of `target`, running its inversion when there is none yet or `renew` asks.
 async fn record(threshold: Arc<ThresholdState>, target: Target, renew: bool) -> Result<Response> {
-    let installed = blocking(move || match threshold.installed(&target) {
-        Some(installed) if !renew => Ok(installed),
-        _ => threshold.coordinate(&target, renew),
-    })
-    .await?;
+    let installed = match threshold.installed(&target) {
+        Some(installed) if !renew => installed,
+        _ => threshold.coordinate(&target, renew).await?,
+    };
     Ok(octets(installed.record))
 }
 

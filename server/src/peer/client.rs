@@ -1,9 +1,15 @@
 //! This evaluator as a client of its peers (`spec/12-threshold.md` §12.12): it presents its
 //! own peer certificate, trusts only the peer CA, and carries the inversion's three rounds and
-//! the private-share fetch. Blocking (ureq): the coordinator fans out on its own threads.
+//! the private-share fetch. Asynchronous (reqwest on the service's tokio runtime, rustls with
+//! ring as on the listener): a coordination holds no thread while it waits on its peers.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
+
+use rustls_pki_types::PrivateKeyDer;
+use rustls_pki_types::pem::PemObject;
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 use blindnym::threshold::inversion::{
     DealRequest, Dealing, FinishRequest, MaskedProduct, PrivateShare, ProductRequest, RunId,
@@ -11,59 +17,56 @@ use blindnym::threshold::inversion::{
 
 use crate::config::{ThresholdSection, check_private};
 use crate::error::{Result, ServerError};
+use crate::kit::pem_certificates;
 
 /// The largest peer message (a product request of 255 dealings at t = 255 is under 7 MB;
 /// deployments use far fewer).
 pub(crate) const MAX_PEER_BODY: usize = 8 * 1024 * 1024;
 
-/// The certificates of a PEM file, for ureq.
-fn ureq_certificates(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> {
-    ureq::tls::parse_pem(pem)
-        .filter_map(|item| match item {
-            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-            _ => None,
-        })
-        .collect()
-}
+/// How long one call to a peer may take, connection included.
+const PEER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// This evaluator as a client of its peers.
 #[derive(Debug)]
 pub struct PeerClient {
-    agent: ureq::Agent,
+    http: reqwest::Client,
     urls: HashMap<u16, String>,
     certificates: HashMap<[u8; 32], u16>,
 }
 
 impl PeerClient {
-    /// A client presenting this evaluator's peer certificate and trusting the peer CA only.
+    /// A client presenting this evaluator's peer certificate and trusting the peer CA only:
+    /// the same rustls (ring) as the peer listener, from the same PEM files.
     ///
     /// # Errors
-    /// [`ServerError::Config`] for an unreadable file, a bad digest or a repeated index.
+    /// [`ServerError::Config`] for an unreadable, loose or malformed file, a bad digest or a
+    /// repeated index.
     pub fn new(section: &ThresholdSection) -> Result<Self> {
-        let read = |path: &std::path::Path| {
-            std::fs::read(path).map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))
-        };
         let bad = |what: &str, e: &dyn std::fmt::Display| {
             ServerError::Config(format!("[threshold] {what}: {e}"))
         };
         check_private(&section.peer_key_file)?;
-        let chain = ureq_certificates(&read(&section.peer_cert_file)?);
-        let key = ureq::tls::PrivateKey::from_pem(&read(&section.peer_key_file)?)
-            .map_err(|e| bad("peer_key_file", &e))?;
-        let roots = ureq_certificates(&read(&section.peer_ca_file)?);
-        if chain.is_empty() || roots.is_empty() {
-            return Err(bad("peer_cert_file/peer_ca_file", &"no certificate"));
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let mut roots = RootCertStore::empty();
+        for ca in pem_certificates(&section.peer_ca_file)? {
+            roots.add(ca).map_err(|e| bad("peer_ca_file", &e))?;
         }
-        let tls = ureq::tls::TlsConfig::builder()
-            .client_cert(Some(ureq::tls::ClientCert::new_with_certs(&chain, key)))
-            .root_certs(ureq::tls::RootCerts::new_with_certs(&roots))
-            .build();
-        let agent = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .http_status_as_error(false)
+        let key = PrivateKeyDer::from_pem_file(&section.peer_key_file)
+            .map_err(|e| bad("peer_key_file", &e))?;
+        let tls = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| bad("TLS", &e))?
+            .with_root_certificates(roots)
+            .with_client_auth_cert(pem_certificates(&section.peer_cert_file)?, key)
+            .map_err(|e| bad("peer_cert_file", &e))?;
+        // Peers only: no redirects, no proxies from the environment.
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .timeout(PEER_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
             .build()
-            .into();
+            .map_err(|e| bad("peer client", &e))?;
         let (mut urls, mut certificates) = (HashMap::new(), HashMap::new());
         for peer in &section.peers {
             let digest: [u8; 32] = hex::decode(&peer.cert_sha256)
@@ -80,7 +83,7 @@ impl PeerClient {
             certificates.insert(digest, peer.index);
         }
         Ok(Self {
-            agent,
+            http,
             urls,
             certificates,
         })
@@ -98,29 +101,32 @@ impl PeerClient {
         all
     }
 
-    fn call(&self, index: u16, path: &str, body: Option<&[u8]>) -> Result<Vec<u8>> {
+    /// A call to peer `index`: its `200` body (at most [`MAX_PEER_BODY`] bytes). Any other
+    /// answer, or none, is [`ServerError::Peers`].
+    async fn call(&self, index: u16, path: &str, body: Option<Vec<u8>>) -> Result<Vec<u8>> {
         let base = self.urls.get(&index).ok_or(ServerError::Protocol(
             blindnym::Error::UnknownEvaluator { index },
         ))?;
         let url = format!("{base}{path}");
         let unreachable =
             |e: &dyn std::fmt::Display| ServerError::Peers(format!("evaluator {index}: {e}"));
-        let response = match body {
+        let request = match body {
             Some(body) => self
-                .agent
+                .http
                 .post(&url)
                 .header("Content-Type", "application/octet-stream")
-                .send(body),
-            None => self.agent.get(&url).call(),
-        }
-        .map_err(|e| unreachable(&e))?;
+                .body(body),
+            None => self.http.get(&url),
+        };
+        let mut response = request.send().await.map_err(|e| unreachable(&e))?;
         let status = response.status().as_u16();
-        let bytes = response
-            .into_body()
-            .with_config()
-            .limit(MAX_PEER_BODY as u64)
-            .read_to_vec()
-            .map_err(|e| unreachable(&e))?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(&e))? {
+            if bytes.len() + chunk.len() > MAX_PEER_BODY {
+                return Err(unreachable(&"answer over the peer body limit"));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         if status != 200 {
             let reason = String::from_utf8_lossy(&bytes).into_owned();
             return Err(unreachable(&format!("HTTP {status}: {reason}")));
@@ -132,8 +138,10 @@ impl PeerClient {
     ///
     /// # Errors
     /// [`ServerError::Peers`]; the dealing's decoding error.
-    pub fn deal(&self, index: u16, request: &DealRequest) -> Result<Dealing> {
-        let bytes = self.call(index, "/peer/v1/inversion/deal", Some(&request.to_bytes()))?;
+    pub async fn deal(&self, index: u16, request: &DealRequest) -> Result<Dealing> {
+        let bytes = self
+            .call(index, "/peer/v1/inversion/deal", Some(request.to_bytes()))
+            .await?;
         let dealing = Dealing::from_bytes(&bytes)?;
         if dealing.dealer() != index {
             return Err(ServerError::Protocol(blindnym::Error::UnknownEvaluator {
@@ -147,12 +155,9 @@ impl PeerClient {
     ///
     /// # Errors
     /// [`ServerError::Peers`]; the share's decoding error.
-    pub fn private_share(&self, index: u16, run: &RunId) -> Result<PrivateShare> {
-        let bytes = zeroize::Zeroizing::new(self.call(
-            index,
-            &format!("/peer/v1/inversion/{}/private", hex::encode(run)),
-            None,
-        )?);
+    pub async fn private_share(&self, index: u16, run: &RunId) -> Result<PrivateShare> {
+        let path = format!("/peer/v1/inversion/{}/private", hex::encode(run));
+        let bytes = zeroize::Zeroizing::new(self.call(index, &path, None).await?);
         Ok(PrivateShare::from_bytes(&bytes)?)
     }
 
@@ -160,12 +165,14 @@ impl PeerClient {
     ///
     /// # Errors
     /// [`ServerError::Peers`]; the product's decoding error.
-    pub fn product(&self, index: u16, request: &ProductRequest) -> Result<MaskedProduct> {
-        let bytes = self.call(
-            index,
-            "/peer/v1/inversion/product",
-            Some(&request.to_bytes()),
-        )?;
+    pub async fn product(&self, index: u16, request: &ProductRequest) -> Result<MaskedProduct> {
+        let bytes = self
+            .call(
+                index,
+                "/peer/v1/inversion/product",
+                Some(request.to_bytes()),
+            )
+            .await?;
         let product = MaskedProduct::from_bytes(&bytes)?;
         // A product under another participant's index is that peer's fault, not the run's.
         if product.index != index {
@@ -180,12 +187,9 @@ impl PeerClient {
     ///
     /// # Errors
     /// [`ServerError::Peers`].
-    pub fn finish(&self, index: u16, request: &FinishRequest) -> Result<()> {
-        self.call(
-            index,
-            "/peer/v1/inversion/finish",
-            Some(&request.to_bytes()),
-        )
-        .map(drop)
+    pub async fn finish(&self, index: u16, request: &FinishRequest) -> Result<()> {
+        self.call(index, "/peer/v1/inversion/finish", Some(request.to_bytes()))
+            .await
+            .map(drop)
     }
 }

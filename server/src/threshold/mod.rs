@@ -21,7 +21,7 @@ mod signers;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::Instant;
 
 use blindnym::pseudonym::bulk::{self, Grants};
@@ -42,7 +42,7 @@ pub use records::Installed;
 
 use crate::config::{ThresholdSection, check_private};
 use crate::error::{Result, ServerError};
-use crate::kit::{now, read_file};
+use crate::kit::{blocking, now, read_file};
 use crate::peer::PeerClient;
 use crate::store::SharedStore;
 use records::Records;
@@ -62,7 +62,7 @@ pub struct ThresholdState {
     runs: Runs,
     signers: Signers,
     /// When this evaluator last coordinated each target's inversion.
-    coordinated: Mutex<HashMap<Target, Instant>>,
+    coordinated: tokio::sync::Mutex<HashMap<Target, Instant>>,
     peers: PeerClient,
 }
 
@@ -181,7 +181,7 @@ impl ThresholdState {
             records,
             runs: Runs::default(),
             signers: Signers::default(),
-            coordinated: Mutex::new(HashMap::new()),
+            coordinated: tokio::sync::Mutex::new(HashMap::new()),
             peers: PeerClient::new(section)?,
         })
     }
@@ -300,23 +300,31 @@ impl ThresholdState {
     }
 
     /// Round two as a participant: fetches its private share from every other participant
-    /// over the peer channel, checks every dealing and publishes its masked product.
+    /// over the peer channel, then (off the async workers) checks every dealing and publishes
+    /// its masked product.
     ///
     /// # Errors
     /// [`ServerError::Peers`] when a participant cannot be reached; as
     /// [`blindnym::threshold::inversion::DealtParticipant::multiply`].
-    pub fn product(&self, request: &ProductRequest, coordinator: u16) -> Result<MaskedProduct> {
+    pub async fn product(
+        self: Arc<Self>,
+        request: ProductRequest,
+        coordinator: u16,
+    ) -> Result<MaskedProduct> {
         let participants = self.runs.participants(&request.run, coordinator)?;
         let mut privates = Vec::with_capacity(participants.len());
         for &dealer in &participants {
             privates.push(if dealer == self.index {
                 self.private_share(&request.run, self.index)?
             } else {
-                self.peers.private_share(dealer, &request.run)?
+                self.peers.private_share(dealer, &request.run).await?
             });
         }
-        self.runs
-            .multiply(&request.run, coordinator, &request.dealings, &privates)
+        blocking(move || {
+            self.runs
+                .multiply(&request.run, coordinator, &request.dealings, &privates)
+        })
+        .await
     }
 
     /// Round three as a participant: checks the record, takes and installs its tweak share.

@@ -51,8 +51,16 @@ pub fn dev_config(dir: &Path) -> Config {
     dev::config(dir, "127.0.0.1:0".parse().unwrap()).unwrap()
 }
 
+/// An HTTP client for the tests. The workspace builds reqwest with rustls and no built-in
+/// crypto provider (the service hands its peer client a preconfigured rustls): install ring
+/// as the process default first.
+pub fn client() -> reqwest::Client {
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 pub async fn post(url: &str, token: Option<&str>, body: Vec<u8>) -> (u16, Vec<u8>) {
-    let client = reqwest::Client::new();
+    let client = client();
     let mut request = client.post(url).body(body);
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -70,7 +78,9 @@ pub fn code(body: &[u8]) -> String {
 }
 
 pub async fn key_set(running: &Running, config: &Config) -> VerifiedKeySet {
-    let bytes = reqwest::get(format!("{}/v1/key-set", running.url))
+    let bytes = client()
+        .get(format!("{}/v1/key-set", running.url))
+        .send()
         .await
         .unwrap()
         .bytes()
