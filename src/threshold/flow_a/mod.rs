@@ -1,0 +1,47 @@
+//! Flow A in threshold mode (`spec/12-threshold.md` §12.8). One shared inversion per
+//! (subject, epoch) gives each evaluator a share of `(k + m)⁻¹` for that subject. A login is
+//! two round trips:
+//!
+//! 1. The holder sends its [`Request`] to `t` or more evaluators; each (having authenticated
+//!    the subject itself) answers `s_i·B` with its proof and FROST commitments
+//!    ([`ShareEvaluation`]).
+//! 2. The holder checks the answers against the subject's tweak record, combines `Z`, and
+//!    sends the chosen `t` answers and commitments with the expiry ([`SigningRequest`]). Each
+//!    signer checks the answers against its own copy of the record, recombines `Z` itself,
+//!    rebuilds the single evaluator's signed message and signs its FROST share.
+//! 3. The holder aggregates one Ed25519 signature and forwards the same [`Assertion`] as with
+//!    one evaluator: the relying party's code does not change.
+
+use core::fmt;
+use core::slice;
+use std::collections::HashMap;
+
+use rand_core::CryptoRng;
+
+use super::answer::{ShareAnswer, ShareResponse, combine, majority_epoch, same_epoch};
+use super::inversion::{TweakKeys, TweakRecord, TweakShare};
+use super::params::MAX_EVALUATORS;
+use super::share::VerificationShares;
+use super::signing::{
+    SignatureShare, SignerCommitment, SigningNonces, SigningPublic, SigningShare, aggregate,
+    commit, sign,
+};
+use crate::codec::{Reader, decodes_from_slice};
+use crate::error::{Error, Result};
+use crate::messages::{BlindedElement, EvaluatedElement, PROOF_LEN};
+use crate::pseudonym::attested::{
+    Assertion, Holder, HolderState, MigrationAssertion, Request, migration_message, signed_message,
+    subject_info,
+};
+use crate::pseudonym::budget::EvaluationBudget;
+use crate::pseudonym::session::{check_expiry, grid_expiry};
+use crate::pseudonym::{Epoch, SubjectId};
+use crate::suite::Mode;
+
+mod evaluator;
+mod holder;
+mod messages;
+
+pub use evaluator::*;
+pub use holder::*;
+pub use messages::*;
