@@ -1,6 +1,6 @@
 //! Fuzzing entry points for threshold mode's decoders (`spec/12-threshold.md`).
 
-use super::*;
+use super::FuzzRng;
 
 /// Every threshold-mode decoder on the same bytes (`spec/12-threshold.md`): each must refuse
 /// without panicking or decode to a value that re-encodes to exactly these bytes; a decoded

@@ -1,5 +1,15 @@
 //! Flow A's evaluator for one epoch (`spec/06-flow-a.md` §6.3).
 
+use ed25519_dalek::Signer;
+use rand_core::CryptoRng;
+
+use crate::error::{Error, Result};
+use crate::messages::{EvaluatedElement, Proof};
+use crate::pseudonym::budget::EvaluationBudget;
+use crate::pseudonym::ids::SubjectId;
+use crate::pseudonym::key_schedule::AttestedKey;
+use crate::pseudonym::session::grid_expiry;
+
 use super::*;
 
 /// The evaluator of flow A for one epoch. None of its functions takes a service id: it sees

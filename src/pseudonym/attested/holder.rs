@@ -1,4 +1,23 @@
-//! Flow A's holder: builds the request, checks the evaluation, forwards the assertion (`spec/06-flow-a.md` §6.4).
+//! Flow A's holder: builds the request, checks the evaluation, forwards the assertion
+//! (`spec/06-flow-a.md` §6.4).
+
+use core::fmt;
+
+#[cfg(feature = "threshold")]
+use ed25519_dalek::Signature;
+use rand_core::CryptoRng;
+use zeroize::Zeroizing;
+
+use crate::codec::{Reader, concat};
+use crate::error::{Error, Result};
+use crate::messages::{Blind, BlindedElement, EvaluatedElement, Proof};
+use crate::poprf::PoprfClient;
+use crate::pseudonym::ids::{ServiceId, SubjectId};
+#[cfg(feature = "threshold")]
+use crate::pseudonym::key_schedule::Epoch;
+use crate::pseudonym::key_schedule::EpochPublicKeys;
+use crate::pseudonym::key_set::VerifiedKeySet;
+use crate::pseudonym::session::{Challenge, ChannelBinding, check_expiry};
 
 use super::*;
 

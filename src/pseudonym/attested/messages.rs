@@ -1,4 +1,14 @@
-//! Flow A's wire messages: request, evaluation, assertion and their migration forms (`spec/06-flow-a.md` §6.3–6.6).
+//! Flow A's wire messages: request, evaluation, assertion and their migration forms
+//! (`spec/06-flow-a.md` §6.3–6.6).
+
+use core::fmt;
+
+use ed25519_dalek::Signature;
+
+use crate::codec::{Reader, concat, decodes_from_slice};
+use crate::error::{Error, Result};
+use crate::messages::{Blind, BlindedElement, EvaluatedElement, PROOF_LEN, Proof};
+use crate::pseudonym::key_schedule::Epoch;
 
 use super::*;
 

@@ -16,30 +16,18 @@
 //!
 //! Migration to a new epoch runs the same steps once with both epochs' keys: one `B`, one
 //! session, one signature over both answers, and the relying party gets `(old, new)`.
+//!
+//! [`Challenge`]: super::Challenge
 
-use core::fmt;
+use ed25519_dalek::Signature;
 
-use curve25519_dalek::ristretto::RistrettoPoint;
-use ed25519_dalek::{Signature, Signer};
-use rand_core::CryptoRng;
-use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
-
-use super::budget::EvaluationBudget;
 use super::context;
 use super::ids::{ServiceId, SubjectId};
-use super::key_schedule::{AttestedKey, Epoch, EpochPublicKeys};
-use super::key_set::VerifiedKeySet;
-use super::session::{
-    Challenge, ChannelBinding, NonceStore, PendingChallenge, check_expiry, grid_expiry,
-};
+use super::key_schedule::{Epoch, EpochPublicKeys};
 use super::text::Pseudonym;
-use crate::codec::{Reader, concat, decodes_from_slice, derive_key, frame};
+use crate::codec::{derive_key, frame};
 use crate::error::{Error, Result};
-use crate::group::hash_to_group;
-use crate::messages::{Blind, BlindedElement, EvaluatedElement, PROOF_LEN, Proof};
-use crate::poprf::PoprfClient;
-use crate::suite::Mode;
+use crate::messages::{BlindedElement, EvaluatedElement, PROOF_LEN};
 
 /// Serialized size of a [`Request`]: blinded element and session hash.
 pub const REQUEST_LEN: usize = 32 + 32;

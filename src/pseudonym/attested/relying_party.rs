@@ -1,4 +1,21 @@
-//! Flow A's relying party: checks an assertion and computes the pseudonym (`spec/06-flow-a.md` §6.5).
+//! Flow A's relying party: checks an assertion and computes the pseudonym (`spec/06-flow-a.md`
+//! §6.5).
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use rand_core::CryptoRng;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::group::hash_to_group;
+use crate::messages::{Blind, BlindedElement, EvaluatedElement};
+use crate::pseudonym::ids::ServiceId;
+use crate::pseudonym::key_set::VerifiedKeySet;
+use crate::pseudonym::session::{
+    Challenge, ChannelBinding, NonceStore, PendingChallenge, check_expiry,
+};
+use crate::pseudonym::text::Pseudonym;
+use crate::suite::Mode;
 
 use super::*;
 
@@ -39,6 +56,8 @@ impl RelyingParty {
 
     /// Step 1: a fresh challenge at time `now` — the one-shot state to keep with the session
     /// and the message to send to the holder. It lapses at [`grid_expiry`]`(now)`.
+    ///
+    /// [`grid_expiry`]: crate::pseudonym::session::grid_expiry
     pub fn challenge(
         &self,
         rng: &mut (impl CryptoRng + ?Sized),

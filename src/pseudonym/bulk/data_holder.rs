@@ -1,4 +1,21 @@
-//! Flow B's data holder: blinds a batch, checks the proof, finalizes the pseudonyms (`spec/07-flow-b.md` §7.3).
+//! Flow B's data holder: blinds a batch, checks the proof, finalizes the pseudonyms
+//! (`spec/07-flow-b.md` §7.3).
+
+use core::fmt;
+
+use rand_core::CryptoRng;
+use zeroize::Zeroizing;
+
+use crate::codec::{Reader, push_field};
+use crate::error::{Error, Result};
+#[cfg(feature = "threshold")]
+use crate::messages::EvaluatedElement;
+use crate::messages::{Blind, BlindedElement};
+use crate::poprf::PoprfClient;
+#[cfg(feature = "threshold")]
+use crate::pseudonym::key_schedule::Epoch;
+use crate::pseudonym::key_set::VerifiedKeySet;
+use crate::pseudonym::text::Pseudonym;
 
 use super::*;
 

@@ -1,5 +1,16 @@
 //! Flow B's evaluator with its caller ids, policy and quota (`spec/07-flow-b.md` §7.4).
 
+use core::fmt;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use rand_core::CryptoRng;
+
+use crate::error::{Error, Result};
+use crate::pseudonym::budget::EvaluationBudget;
+use crate::pseudonym::key_schedule::BulkKey;
+use crate::pseudonym::text::Pseudonym;
+
 use super::*;
 
 /// Who asks the flow B evaluator for an evaluation, as the service authenticated it.

@@ -1,4 +1,12 @@
-//! Flow B's wire messages: the batch request and the proven batch response (`spec/07-flow-b.md` §7.3).
+//! Flow B's wire messages: the batch request and the proven batch response (`spec/07-flow-b.md`
+//! §7.3).
+
+use crate::codec::{Reader, decodes_from_slice, push_field, read_proven_batch};
+use crate::dleq::batch_len;
+use crate::error::{Error, Result};
+use crate::group::exact;
+use crate::messages::{BlindedElement, EvaluatedElement, PROOF_LEN, Proof};
+use crate::pseudonym::key_schedule::Epoch;
 
 use super::*;
 

@@ -8,24 +8,13 @@
 //! identities; the data holder cannot compute another domain's pseudonyms without it; and
 //! nobody the policy does not name can use the evaluator to re-identify a domain.
 
-use core::fmt;
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-
-use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
-use super::budget::EvaluationBudget;
 use super::context;
-use super::key_schedule::{BulkKey, Epoch};
-use super::key_set::VerifiedKeySet;
 use super::text::Pseudonym;
-use crate::codec::{Reader, decodes_from_slice, frame, push_field, read_proven_batch};
-use crate::dleq::batch_len;
+use crate::codec::frame;
 use crate::error::{Error, Result};
-use crate::group::exact;
-use crate::messages::{Blind, BlindedElement, EvaluatedElement, Output, PROOF_LEN, Proof};
-use crate::poprf::PoprfClient;
+use crate::messages::Output;
 
 /// The longest domain name, in bytes.
 pub const MAX_DOMAIN_LEN: usize = 255;

@@ -1,5 +1,11 @@
 //! Flow H's evaluator for one epoch (`spec/05-flow-h.md` §5.3).
 
+use rand_core::CryptoRng;
+
+use crate::error::Result;
+use crate::pseudonym::budget::EvaluationBudget;
+use crate::pseudonym::key_schedule::HolderDerivedKey;
+
 use super::*;
 
 /// The evaluator of flow H. Its API takes only blinded elements: it never receives the
@@ -24,8 +30,8 @@ impl Evaluator {
     /// Evaluates a request with a DLEQ proof (`spec/05-flow-h.md` §5.3 step 2).
     ///
     /// # Errors
-    /// [`Error::BudgetExhausted`] when the key's budget is spent,
-    /// [`Error::RandomnessFailure`] for a broken RNG.
+    /// [`Error::BudgetExhausted`](crate::Error::BudgetExhausted) when the key's budget is spent,
+    /// [`Error::RandomnessFailure`](crate::Error::RandomnessFailure) for a broken RNG.
     pub fn evaluate(
         &self,
         request: &Request,

@@ -1,4 +1,22 @@
-//! Flow H's holder: the request and response, the holder's state and its per-service key (`spec/05-flow-h.md` §5.3–5.4).
+//! Flow H's holder: the request and response, the holder's state and its per-service key
+//! (`spec/05-flow-h.md` §5.3–5.4).
+
+use core::fmt;
+
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use rand_core::CryptoRng;
+use zeroize::Zeroizing;
+
+use crate::codec::{Reader, concat, push_field};
+use crate::error::{Error, Result};
+use crate::messages::{Blind, BlindedElement, EvaluatedElement, Output, PROOF_LEN, Proof};
+use crate::pseudonym::context;
+use crate::pseudonym::ids::ServiceId;
+use crate::pseudonym::key_schedule::{Epoch, EpochPublicKeys};
+use crate::pseudonym::key_set::VerifiedKeySet;
+use crate::pseudonym::session::{Challenge, ChannelBinding};
+use crate::pseudonym::text::Pseudonym;
+use crate::voprf::VoprfClient;
 
 use super::*;
 

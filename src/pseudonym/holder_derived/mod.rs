@@ -8,24 +8,16 @@
 //! credential is a 256-bit secret ([`MasterCredential`]), never an identity number, so the
 //! anonymous evaluator is no oracle for guessing it.
 
-use core::fmt;
-
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use rand_core::CryptoRng;
+use ed25519_dalek::VerifyingKey;
 use zeroize::Zeroizing;
 
-use super::budget::EvaluationBudget;
 use super::context;
 use super::ids::ServiceId;
-use super::key_schedule::{Epoch, EpochPublicKeys, HolderDerivedKey};
-use super::key_set::{VerifiedKeySet, decode_verifying_key};
-use super::session::{Challenge, ChannelBinding, NonceStore, PendingChallenge};
 use super::text::Pseudonym;
-use crate::codec::{Reader, concat, decodes_from_slice, derive_key, frame, push_field};
-use crate::error::{Error, Result};
-use crate::messages::{Blind, BlindedElement, EvaluatedElement, Output, PROOF_LEN, Proof};
+use crate::codec::{derive_key, frame};
+use crate::error::Result;
+use crate::messages::PROOF_LEN;
 use crate::secret::secret_bytes_type;
-use crate::voprf::VoprfClient;
 
 /// Length of a [`MasterCredential`].
 pub const CREDENTIAL_LEN: usize = 32;

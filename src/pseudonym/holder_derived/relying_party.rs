@@ -1,5 +1,16 @@
 //! Flow H's login proof and the relying party that checks it (`spec/05-flow-h.md` §5.5).
 
+use ed25519_dalek::{Signature, VerifyingKey};
+use rand_core::CryptoRng;
+
+use crate::codec::{Reader, concat, decodes_from_slice, frame};
+use crate::error::{Error, Result};
+use crate::pseudonym::context;
+use crate::pseudonym::ids::ServiceId;
+use crate::pseudonym::key_set::decode_verifying_key;
+use crate::pseudonym::session::{Challenge, ChannelBinding, NonceStore, PendingChallenge};
+use crate::pseudonym::text::Pseudonym;
+
 use super::*;
 
 pub(super) fn login_message(service: &ServiceId, session: &[u8; 32]) -> Result<Vec<u8>> {

@@ -1,4 +1,23 @@
-//! One evaluator of flow A in threshold mode: the share answer and its FROST signature share (`spec/12-threshold.md` §12.8).
+//! One evaluator of flow A in threshold mode: the share answer and its FROST signature share
+//! (`spec/12-threshold.md` §12.8).
+
+use core::fmt;
+use core::slice;
+use std::collections::HashMap;
+
+use rand_core::CryptoRng;
+
+use crate::error::{Error, Result};
+use crate::messages::{BlindedElement, EvaluatedElement};
+use crate::pseudonym::attested::{Request, migration_message, signed_message, subject_info};
+use crate::pseudonym::budget::EvaluationBudget;
+use crate::pseudonym::session::check_expiry;
+use crate::pseudonym::{Epoch, SubjectId};
+use crate::suite::Mode;
+use crate::threshold::answer::{ShareAnswer, ShareResponse, combine};
+use crate::threshold::inversion::{TweakKeys, TweakRecord, TweakShare};
+use crate::threshold::share::VerificationShares;
+use crate::threshold::signing::{SignatureShare, SigningNonces, SigningShare, commit, sign};
 
 use super::*;
 

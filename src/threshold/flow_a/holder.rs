@@ -1,4 +1,22 @@
-//! The holder's side of flow A in threshold mode: combining answers, aggregating signatures, migrations (`spec/12-threshold.md` §12.8).
+//! The holder's side of flow A in threshold mode: combining answers, aggregating signatures,
+//! migrations (`spec/12-threshold.md` §12.8).
+
+use core::slice;
+
+use crate::codec::{Reader, decodes_from_slice};
+use crate::error::{Error, Result};
+use crate::messages::EvaluatedElement;
+use crate::pseudonym::Epoch;
+use crate::pseudonym::attested::{
+    Assertion, Holder, HolderState, MigrationAssertion, migration_message, signed_message,
+};
+use crate::pseudonym::session::grid_expiry;
+use crate::suite::Mode;
+use crate::threshold::answer::{ShareAnswer, ShareResponse, combine, majority_epoch, same_epoch};
+use crate::threshold::inversion::TweakRecord;
+use crate::threshold::params::MAX_EVALUATORS;
+use crate::threshold::share::VerificationShares;
+use crate::threshold::signing::{SignatureShare, SigningPublic, aggregate};
 
 use super::*;
 

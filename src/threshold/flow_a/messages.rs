@@ -1,6 +1,13 @@
-//! Flow A's threshold wire messages: the share evaluation and the signing request (`spec/12-threshold.md` §12.8).
+//! Flow A's threshold wire messages: the share evaluation and the signing request
+//! (`spec/12-threshold.md` §12.8).
 
-use super::*;
+use crate::codec::{Reader, decodes_from_slice};
+use crate::error::{Error, Result};
+use crate::messages::PROOF_LEN;
+use crate::pseudonym::Epoch;
+use crate::threshold::answer::ShareAnswer;
+use crate::threshold::params::MAX_EVALUATORS;
+use crate::threshold::signing::SignerCommitment;
 
 /// Evaluator → holder, round one: the share answer and the FROST commitments.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -11,32 +11,9 @@
 //!    rebuilds the single evaluator's signed message and signs its FROST share.
 //! 3. The holder aggregates one Ed25519 signature and forwards the same [`Assertion`] as with
 //!    one evaluator: the relying party's code does not change.
-
-use core::fmt;
-use core::slice;
-use std::collections::HashMap;
-
-use rand_core::CryptoRng;
-
-use super::answer::{ShareAnswer, ShareResponse, combine, majority_epoch, same_epoch};
-use super::inversion::{TweakKeys, TweakRecord, TweakShare};
-use super::params::MAX_EVALUATORS;
-use super::share::VerificationShares;
-use super::signing::{
-    SignatureShare, SignerCommitment, SigningNonces, SigningPublic, SigningShare, aggregate,
-    commit, sign,
-};
-use crate::codec::{Reader, decodes_from_slice};
-use crate::error::{Error, Result};
-use crate::messages::{BlindedElement, EvaluatedElement, PROOF_LEN};
-use crate::pseudonym::attested::{
-    Assertion, Holder, HolderState, MigrationAssertion, Request, migration_message, signed_message,
-    subject_info,
-};
-use crate::pseudonym::budget::EvaluationBudget;
-use crate::pseudonym::session::{check_expiry, grid_expiry};
-use crate::pseudonym::{Epoch, SubjectId};
-use crate::suite::Mode;
+//!
+//! [`Request`]: crate::pseudonym::attested::Request
+//! [`Assertion`]: crate::pseudonym::attested::Assertion
 
 mod evaluator;
 mod holder;
