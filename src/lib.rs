@@ -56,6 +56,7 @@
 // `[lints]` table of Cargo.toml.
 
 mod blind;
+pub mod caller_auth;
 mod codec;
 mod dleq;
 mod element;

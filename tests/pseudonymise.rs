@@ -101,8 +101,8 @@ fn client_of(
         command.args(["--evaluator", &format!("http://{address}")]);
     }
     command
-        .arg("--token-file")
-        .arg(dir.join("token"))
+        .arg("--key-file")
+        .arg(dir.join("data-holder.key"))
         .args([
             "--anchor",
             &anchor(dir),
@@ -133,9 +133,8 @@ fn write_register(path: &Path, rows: usize) -> Vec<String> {
 }
 
 fn setup() -> (tempfile::TempDir, PathBuf) {
+    // The evaluator writes the data holder's request key into the folder at its first start.
     let dir = tempfile::tempdir().unwrap();
-    let token = dir.path().join("token");
-    std::fs::write(&token, "dev-data-holder").unwrap();
     (dir, server_binary())
 }
 

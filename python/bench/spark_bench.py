@@ -83,7 +83,7 @@ def main() -> None:
                 df = (cluster.spark.range(0, args.rows, 1, args.cores * 4)
                       .withColumn("ident", F.format_string("1%017d", F.col("id") * 7919)))
                 out = blindnym.spark.pseudonymise(df, "ident", conftest.DOMAIN, urls,
-                                                  token=conftest.TOKEN, anchor=anchor,
+                                                  key=Path(tmp, "data-holder.key"), anchor=anchor,
                                                   realm=conftest.REALM, batch_size=args.batch)
                 out.limit(10).count()  # warm: the Python workers and their clients
                 began = time.perf_counter()

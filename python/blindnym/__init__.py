@@ -6,7 +6,7 @@ evaluator or a threshold set) and a PySpark job (`blindnym.spark.pseudonymise`).
 cryptography is the Rust library's; this package moves bytes and arrays.
 
     import pyarrow as pa, blindnym
-    client = blindnym.Evaluators(["http://127.0.0.1:8080"], token="dev-data-holder",
+    client = blindnym.Evaluators(["http://127.0.0.1:8080"], key="blindnym-dev/data-holder.key",
                                  anchor=open("blindnym-dev/anchor.hex").read(),
                                  realm="blindnym dev", domain="dev domain")
     client.pseudonymise(pa.array(["19800101-1234", "19911231-0000"]))
@@ -21,6 +21,7 @@ from ._blindnym import (
     InvalidInput,
     KeySet,
     KeySetError,
+    RequestKey,
     ThresholdError,
     VerificationFailed,
     pseudonym_parse,
@@ -42,6 +43,7 @@ __all__ = [
     "InvalidInput",
     "KeySet",
     "KeySetError",
+    "RequestKey",
     "ThresholdError",
     "VerificationFailed",
     "pseudonym_parse",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +19,7 @@ from ._blindnym import (
     BlindnymError,
     DataHolder,
     InvalidInput,
+    RequestKey,
     ThresholdError,
     verify_epoch_shares,
     verify_key_set,
@@ -29,7 +31,7 @@ RETRY_STATUSES = {408, 500, 502, 504}
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect would carry the bearer token to another host: refused."""
+    """A redirect would send a signed request to another host: refused."""
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         return None
@@ -86,10 +88,34 @@ def parse_anchor(anchor: Union[str, bytes]) -> bytes:
     return bytes(anchor)
 
 
-def _exchange(url: str, token: Optional[str], body: Optional[bytes], headers=None, timeout=60.0) -> bytes:
+def read_key_file(path: Union[str, "os.PathLike[str]"]) -> str:
+    """The text of a request key file, refusing one that group or others may read."""
+    path = os.fspath(path)
+    try:
+        mode = os.stat(path).st_mode
+        if os.name == "posix" and mode & 0o077:
+            raise invalid("InvalidInput", f"{path}: key file readable by group or others; chmod 600 it")
+        with open(path, encoding="ascii") as file:
+            return file.read()
+    except OSError as error:
+        raise invalid("InvalidInput", f"{path}: {error}") from None
+
+
+def load_key(key: Union["RequestKey", str, "os.PathLike[str]"]) -> "RequestKey":
+    """A request key: a `RequestKey`, or the path of a key file (mode 0600, 64 hex digits)."""
+    if isinstance(key, RequestKey):
+        return key
+    return RequestKey(read_key_file(key))
+
+
+def _exchange(url: str, key: Optional["RequestKey"], body: Optional[bytes], headers=None,
+              timeout=60.0, realm: str = "") -> bytes:
     request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
-    if token is not None:
-        request.add_header("Authorization", f"Bearer {token}")
+    if key is not None and body is not None:
+        # Signed for this evaluator alone (RFC 9421): no other evaluator accepts it.
+        signed = key.sign(url, realm, body, (headers or {}).get("Blindnym-Tweak"))
+        for name, value in signed.items():
+            request.add_header(name, value)
     if body is not None:
         request.add_header("Content-Type", "application/octet-stream")
     for name, value in (headers or {}).items():
@@ -117,15 +143,17 @@ class Evaluators:
     """The evaluator (one URL) or the threshold set (several URLs, every evaluator of the
     set) a data holder pseudonymises through, for one domain.
 
-    `anchor` is the key-set signer's public key (32 bytes, or 64 hex digits); the signed key
-    set, and for a threshold set the signed verification shares and the domain's tweak
-    record, are checked against it on construction.
+    `key` is the data holder's request key (a `RequestKey`, or the path of its key file):
+    every request is signed with it for the one evaluator it goes to. `anchor` is the key-set
+    signer's public key (32 bytes, or 64 hex digits); the signed key set, and for a threshold
+    set the signed verification shares and the domain's tweak record, are checked against it
+    on construction.
     """
 
     def __init__(
         self,
         urls: Sequence[str],
-        token: str,
+        key: Union["RequestKey", str, "os.PathLike[str]"],
         anchor: Union[str, bytes],
         realm: Union[str, bytes],
         domain: Union[str, bytes],
@@ -135,11 +163,12 @@ class Evaluators:
         if not urls:
             raise invalid("InvalidInput", "give at least one evaluator URL")
         self.urls = [u.rstrip("/") for u in urls]
-        self.token = token.strip()
+        self.key = load_key(key)
         self.retries = max(1, retries)
         self.timeout = timeout
         anchor = parse_anchor(anchor)
         realm = realm.encode() if isinstance(realm, str) else realm
+        self.realm = realm.decode("utf-8", "replace")
         self.domain = domain.encode() if isinstance(domain, str) else domain
         signed = self._with_retries(lambda: self._first("/v1/key-set", None))
         self.key_set = verify_key_set(signed, anchor, realm)
@@ -172,8 +201,8 @@ class Evaluators:
         last: Exception = _Retry("no evaluator")
         for url in self.urls:
             try:
-                return _exchange(url + path, self.token if body is not None else None, body,
-                                 timeout=self.timeout)
+                return _exchange(url + path, self.key if body is not None else None, body,
+                                 timeout=self.timeout, realm=self.realm)
             except _Retry as retry:
                 last = retry
         raise last
@@ -218,7 +247,8 @@ class Evaluators:
         batch, request = self.holder.blind(ids)
         if self.shares is None:
             url = self.urls[0] + "/v1/flow-b/evaluate"
-            response = self._with_retries(lambda: _exchange(url, self.token, request, timeout=self.timeout))
+            response = self._with_retries(lambda: _exchange(url, self.key, request, timeout=self.timeout,
+                                                            realm=self.realm))
             return self.holder.finalize(batch, response)
         return self._threshold_batch(batch, request)
 
@@ -231,8 +261,9 @@ class Evaluators:
             for url in self.urls:
                 try:
                     responses.append(_exchange(
-                        url + "/v1/threshold/flow-b/evaluate", self.token, request,
-                        headers={"Blindnym-Tweak": self.digest}, timeout=self.timeout))
+                        url + "/v1/threshold/flow-b/evaluate", self.key, request,
+                        headers={"Blindnym-Tweak": self.digest}, timeout=self.timeout,
+                        realm=self.realm))
                 except _Retry as retry:
                     retryable, last = True, str(retry)
                 except EvaluatorRefused as refusal:

@@ -4,7 +4,7 @@ Arrow batches, calls the evaluators, verifies every proof and finalizes, with no
 per row.
 
     out = blindnym.spark.pseudonymise(df, "id", "tax statistics", ["https://eval:8443"],
-                                      token=token, anchor=anchor, realm="example realm")
+                                      key="data-holder.key", anchor=anchor, realm="example realm")
     with blindnym.spark.reasons():
         out.write.parquet("pseudonymised.parquet")
 
@@ -19,13 +19,16 @@ a JVM stack trace.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from typing import Iterator, Sequence, Union
 
 import pyarrow as pa
 
 from . import _blindnym
-from .client import EvaluatorRefused, Evaluators, EvaluatorUnreachable, invalid, parse_anchor
+from ._blindnym import RequestKey
+from .client import (EvaluatorRefused, Evaluators, EvaluatorUnreachable, invalid, parse_anchor,
+                     read_key_file)
 
 #: The marker a failed task's message carries, found again on the driver by `reasons()`.
 _MARKER = re.compile(r"\[blindnym:(?P<kind>[A-Za-z]+):(?P<code>[A-Za-z0-9]+)\] (?P<message>[^\n]*)")
@@ -38,8 +41,9 @@ def _client(config: tuple, fresh: bool = False) -> Evaluators:
     once per worker, not per task; `fresh` checks them again)."""
     client = None if fresh else _CLIENTS.get(config)
     if client is None:
-        urls, token, anchor, realm, domain, retries = config
-        client = Evaluators(list(urls), token, anchor, realm, domain, retries=retries)
+        urls, key_text, anchor, realm, domain, retries = config
+        client = Evaluators(list(urls), RequestKey(key_text), anchor, realm, domain,
+                            retries=retries)
         _CLIENTS[config] = client
     return client
 
@@ -50,7 +54,7 @@ def pseudonymise(
     domain: Union[str, bytes],
     evaluators: Sequence[str],
     *,
-    token: str,
+    key: Union[str, "os.PathLike[str]"],
     anchor: Union[str, bytes],
     realm: Union[str, bytes],
     batch_size: int = 1024,
@@ -59,6 +63,7 @@ def pseudonymise(
 ):
     """`df` with `column` (string or binary identifiers) replaced by its pseudonyms (text
     form, string) for `domain`, through one evaluator or every evaluator of a threshold set.
+    `key` is the path of the data holder's request key file (read once, on the driver).
 
     Lazy, like every DataFrame transformation: the work and any failure happen at the action.
     `nulls="keep"` (default) keeps a null where the identifier is null; `nulls="error"` fails
@@ -79,7 +84,9 @@ def pseudonymise(
         ]
     )
     # Checked here, on the driver: a bad anchor fails before any task runs.
-    config = (tuple(evaluators), token.strip(), parse_anchor(anchor), realm, domain, retries)
+    # The key file is read on the driver; each task signs its own requests with the key.
+    config = (tuple(evaluators), read_key_file(key).strip(), parse_anchor(anchor), realm, domain,
+              retries)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         try:

@@ -8,6 +8,7 @@
 mod arrow_io;
 mod errors;
 mod holder;
+mod request_key;
 mod testing;
 
 use pyo3::prelude::*;
@@ -20,6 +21,7 @@ fn _blindnym(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<holder::EpochShares>()?;
     m.add_class::<holder::DataHolder>()?;
     m.add_class::<holder::BlindBatch>()?;
+    m.add_class::<request_key::RequestKey>()?;
     m.add_function(wrap_pyfunction!(holder::verify_key_set, m)?)?;
     m.add_function(wrap_pyfunction!(holder::verify_epoch_shares, m)?)?;
     m.add_function(wrap_pyfunction!(testing::pseudonym_text, m)?)?;

@@ -19,7 +19,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 REALM = "blindnym dev"
 DOMAIN = "dev domain"
-TOKEN = "dev-data-holder"
 
 
 def _free(port: int) -> bool:
@@ -77,11 +76,13 @@ class Evaluator:
         self.processes = list(processes)
         self.anchor = (directory / "anchor.hex").read_text().strip()
         self.root_seed = (directory / "root.seed").read_bytes()
+        # The data holder's request key, written by the evaluator at its first start.
+        self.key = str(directory / "data-holder.key")
 
 
 @pytest.fixture(scope="session")
 def evaluator(server_binary, tmp_path_factory):
-    """One development evaluator (flow B for the data holder's token in `dev domain`)."""
+    """One development evaluator (flow B for the data holder's key in `dev domain`)."""
     directory = tmp_path_factory.mktemp("evaluator")
     port = free_port()
     process = subprocess.Popen(

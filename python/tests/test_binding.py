@@ -9,7 +9,7 @@ import pytest
 
 import blindnym
 from blindnym import _blindnym
-from conftest import DOMAIN, REALM, ROOT, TOKEN
+from conftest import DOMAIN, REALM, ROOT
 
 
 def load(path):
@@ -86,7 +86,7 @@ def reference(evaluator, ids):
 
 
 def test_one_evaluator_equals_the_library(evaluator):
-    client = blindnym.Evaluators(evaluator.urls, TOKEN, evaluator.anchor, REALM, DOMAIN)
+    client = blindnym.Evaluators(evaluator.urls, evaluator.key, evaluator.anchor, REALM, DOMAIN)
     ids = pa.array([f"1{n * 7919:017d}" for n in range(2500)])
     assert client.pseudonymise(ids).equals(reference(evaluator, ids))
     with_nulls = pa.array(["a", None, "b"])
@@ -99,7 +99,7 @@ def test_one_evaluator_equals_the_library(evaluator):
 
 
 def test_a_threshold_set_equals_the_library(threshold_set):
-    client = blindnym.Evaluators(threshold_set.urls, TOKEN, threshold_set.anchor, REALM, DOMAIN)
+    client = blindnym.Evaluators(threshold_set.urls, threshold_set.key, threshold_set.anchor, REALM, DOMAIN)
     assert client.shares.t == 2
     ids = pa.array([f"id-{n}" for n in range(3000)], pa.large_string())
     assert client.pseudonymise(ids).equals(reference(threshold_set, ids))
@@ -109,16 +109,17 @@ def test_a_threshold_set_equals_the_library(threshold_set):
     assert client.pseudonymise(ids.slice(0, 1500)).equals(reference(threshold_set, ids.slice(0, 1500)))
     # A domain the caller is not granted: the reason, not a retry loop.
     with pytest.raises(blindnym.EvaluatorRefused) as error:
-        blindnym.Evaluators(threshold_set.urls, TOKEN, threshold_set.anchor, REALM, "another domain")
+        blindnym.Evaluators(threshold_set.urls, threshold_set.key, threshold_set.anchor, REALM, "another domain")
     assert error.value.code == "Unauthorized"
 
 
 def test_a_refusal_carries_the_evaluators_reason(evaluator):
-    client = blindnym.Evaluators(evaluator.urls, TOKEN, evaluator.anchor, REALM, "another domain")
+    client = blindnym.Evaluators(evaluator.urls, evaluator.key, evaluator.anchor, REALM, "another domain")
     with pytest.raises(blindnym.EvaluatorRefused) as error:
         client.pseudonymise(pa.array(["a"]))
     assert error.value.code == "Unauthorized"
     with pytest.raises(blindnym.EvaluatorRefused) as error:
-        blindnym.Evaluators(evaluator.urls, "wrong token", evaluator.anchor, REALM, DOMAIN) \
+        stranger = blindnym.RequestKey("07" * 32)
+        blindnym.Evaluators(evaluator.urls, stranger, evaluator.anchor, REALM, DOMAIN) \
             .pseudonymise(pa.array(["a"]))
-    assert error.value.code == "Unauthenticated"
+    assert error.value.code == "UnknownCaller"

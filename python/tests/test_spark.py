@@ -14,7 +14,7 @@ import pytest
 import blindnym
 import blindnym.spark
 from blindnym import _blindnym
-from conftest import DOMAIN, REALM, TOKEN
+from conftest import DOMAIN, REALM
 
 ROWS = 100_000
 
@@ -38,7 +38,7 @@ def expected(evaluator, rows):
 
 def job(cluster, evaluator, df, domain=DOMAIN, **options):
     options.setdefault("retries", 4)
-    return blindnym.spark.pseudonymise(df, "ident", domain, evaluator.urls, token=TOKEN,
+    return blindnym.spark.pseudonymise(df, "ident", domain, evaluator.urls, key=evaluator.key,
                                        anchor=evaluator.anchor, realm=REALM, **options)
 
 

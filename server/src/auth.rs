@@ -1,23 +1,35 @@
-//! Who is calling (`spec/12-threshold.md` §12.12, `server/openapi.yaml`): the configured
-//! callers, each known by the SHA-256 of its bearer token, with the flows it may use, its flow
-//! B domains (the [`Grants`]) and, for flow A, the subject it authenticates as. A subject comes
+//! Who is calling (`spec/12-threshold.md` §12.12.6, `server/openapi.yaml`): the configured
+//! callers, each known by its Ed25519 public key, with the flows it may use, its flow B
+//! domains (the [`Grants`]) and, for flow A, the subject it authenticates as. A subject comes
 //! from here, never from a body.
+//!
+//! Every request is an HTTP Message Signature (RFC 9421) of the caller's own key over this
+//! evaluator's authority, the route, the body's digest, the realm and the tweak or session
+//! it names (`blindnym::caller_auth`). This evaluator accepts it once (its nonce is spent in
+//! the store) and no other evaluator accepts it at all: the credential an evaluator sees is
+//! no credential anywhere else. Flow H takes no caller (§5.8: the evaluator must not learn
+//! who derives a key), so no caller may list it.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use blindnym::caller_auth::{Covered, OPTIONAL_FIELDS, Presented, REALM_HEADER};
 use blindnym::pseudonym::SubjectId;
 use blindnym::pseudonym::bulk::{CallerId, Grants};
-use sha2::{Digest, Sha256};
 
 use crate::config::CallerSection;
-use crate::error::{Result, ServerError};
+use crate::error::{AuthRefusal, Result, ServerError};
+use crate::kit::{blocking, now};
+use crate::store::Store;
+
+/// Seconds of clock difference allowed between a caller and this evaluator.
+pub const CLOCK_SKEW_SECS: u64 = 60;
 
 /// A flow a caller may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Flow {
-    /// Holder-derived (VOPRF).
-    H,
     /// Attested (POPRF, subject public).
     A,
     /// Bulk (POPRF, domain public).
@@ -55,47 +67,79 @@ impl Caller {
     }
 }
 
-/// The configured callers, by token hash, and their flow B grants.
+/// A request whose signature, audience, realm, freshness and nonce were checked; its body is
+/// checked against the signed digest with [`Authenticated::check_body`] once it is read.
 #[derive(Debug)]
-pub(crate) struct Callers {
-    by_token: HashMap<[u8; 32], Caller>,
-    grants: Grants,
+pub(crate) struct Authenticated {
+    pub(crate) caller: Arc<Caller>,
+    content_digest: String,
 }
 
-fn token_hash(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
+impl Authenticated {
+    /// Checks that `body` is the body the caller signed.
+    ///
+    /// # Errors
+    /// [`ServerError::Unauthenticated`] (`ContentDigestMismatch`).
+    pub(crate) fn check_body(&self, body: &[u8]) -> Result<()> {
+        blindnym::caller_auth::check_content_digest(&self.content_digest, body)
+            .map_err(|_| ServerError::Unauthenticated(AuthRefusal::ContentDigestMismatch))
+    }
+}
+
+/// The configured callers, by public key, and their flow B grants; the authority and realm
+/// requests must be signed for.
+#[derive(Debug)]
+pub(crate) struct Callers {
+    by_key: HashMap<[u8; 32], Arc<Caller>>,
+    grants: Grants,
+    authority: String,
+    realm: String,
+}
+
+fn config_error(section: &CallerSection, what: &str) -> ServerError {
+    ServerError::Config(format!("caller {}: {what}", section.name))
 }
 
 impl Callers {
-    /// The callers of the configuration.
+    /// The callers of the configuration, for requests signed for `authority` (this
+    /// evaluator's host and port as callers address it) and `realm`.
     ///
     /// # Errors
-    /// [`ServerError::Config`] for a bad token hash, flow or subject.
-    pub(crate) fn new(sections: &[CallerSection]) -> Result<Self> {
+    /// [`ServerError::Config`] for a bad public key, a key or name listed twice, an unknown
+    /// flow, flow H (which takes no caller) or a bad subject.
+    pub(crate) fn new(sections: &[CallerSection], authority: &str, realm: &str) -> Result<Self> {
         let mut grants = Grants::new();
-        let mut by_token = HashMap::new();
+        let mut by_key = HashMap::new();
+        let mut names = HashSet::new();
         for section in sections {
-            let hash: [u8; 32] = hex::decode(&section.token_sha256)
+            let key: [u8; 32] = hex::decode(&section.public_key)
                 .ok()
                 .and_then(|b| b.try_into().ok())
+                .filter(|k| blindnym::ed25519_dalek::VerifyingKey::from_bytes(k).is_ok())
                 .ok_or_else(|| {
-                    ServerError::Config(format!(
-                        "caller {}: token_sha256 is not 64 hex digits",
-                        section.name
-                    ))
+                    config_error(section, "public_key is not an Ed25519 key (64 hex digits)")
                 })?;
+            if !names.insert(section.name.clone()) {
+                return Err(config_error(section, "name listed twice"));
+            }
             let id = CallerId::new(section.name.as_bytes());
             let mut flows = HashSet::new();
             for flow in &section.flows {
                 flows.insert(match flow.as_str() {
-                    "H" => Flow::H,
                     "A" => Flow::A,
                     "B" => Flow::B,
+                    "H" => {
+                        return Err(config_error(
+                            section,
+                            "flow H takes no caller: its evaluations are anonymous \
+                             (spec/05-flow-h.md §5.8), so no credential may name who asks",
+                        ));
+                    }
                     other => {
-                        return Err(ServerError::Config(format!(
-                            "caller {}: unknown flow {other:?} (H, A or B)",
-                            section.name
-                        )));
+                        return Err(config_error(
+                            section,
+                            &format!("unknown flow {other:?} (A or B)"),
+                        ));
                     }
                 });
             }
@@ -107,12 +151,18 @@ impl Callers {
                 .as_deref()
                 .map(SubjectId::new)
                 .transpose()
-                .map_err(|e| {
-                    ServerError::Config(format!("caller {}: subject: {e}", section.name))
-                })?;
-            by_token.insert(hash, Caller { id, flows, subject });
+                .map_err(|e| config_error(section, &format!("subject: {e}")))?;
+            let caller = Arc::new(Caller { id, flows, subject });
+            if by_key.insert(key, caller).is_some() {
+                return Err(config_error(section, "public_key listed for two callers"));
+            }
         }
-        Ok(Self { by_token, grants })
+        Ok(Self {
+            by_key,
+            grants,
+            authority: authority.to_ascii_lowercase(),
+            realm: realm.to_owned(),
+        })
     }
 
     /// The flow B grants.
@@ -120,32 +170,101 @@ impl Callers {
         &self.grants
     }
 
-    /// The caller whose `Authorization: Bearer` token the request carries.
+    /// Checks the request's signature (RFC 9421, the `blindnym` profile) from its headers
+    /// alone, in this order: the form, a known key, the signature, this evaluator as its
+    /// audience, this realm, its time, and its nonce, which is spent in `store`.
     ///
     /// # Errors
-    /// [`ServerError::Unauthenticated`] for no such header or an unknown token.
-    pub(crate) fn authenticate(&self, headers: &HeaderMap) -> Result<&Caller> {
-        let token = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ServerError::Unauthenticated)?;
-        self.by_token
-            .get(&token_hash(token.trim()))
-            .ok_or(ServerError::Unauthenticated)
-    }
-
-    /// The caller, if it may use flow B for `domain`.
-    ///
-    /// # Errors
-    /// [`ServerError::Unauthenticated`]; [`ServerError::Unauthorized`] without flow B or the
-    /// domain's grant.
-    pub(crate) fn authorize_domain(&self, headers: &HeaderMap, domain: &[u8]) -> Result<&Caller> {
-        let caller = self.authenticate(headers)?;
-        caller.require(Flow::B)?;
-        if !blindnym::pseudonym::bulk::Policy::allows(&self.grants, &caller.id, domain) {
-            return Err(ServerError::Unauthorized);
+    /// [`ServerError::Unauthenticated`] with the first check that failed.
+    pub(crate) async fn authenticate(
+        &self,
+        parts: &Parts,
+        store: &Arc<Store>,
+    ) -> Result<Authenticated> {
+        let refuse = |reason| ServerError::Unauthenticated(reason);
+        let headers = &parts.headers;
+        let (Some(input), Some(signature)) =
+            (one(headers, "signature-input")?, one(headers, "signature")?)
+        else {
+            return Err(refuse(AuthRefusal::Missing));
+        };
+        let authority = parts
+            .uri
+            .authority()
+            .map(|a| a.as_str())
+            .or(one(headers, "host")?)
+            .ok_or(refuse(AuthRefusal::MalformedSignature))?
+            .to_ascii_lowercase();
+        let digest =
+            one(headers, "content-digest")?.ok_or(refuse(AuthRefusal::MalformedSignature))?;
+        let covered = Covered {
+            method: parts.method.as_str(),
+            authority: &authority,
+            path: parts.uri.path(),
+            content_digest: digest,
+            realm: one(headers, REALM_HEADER)?.ok_or(refuse(AuthRefusal::MalformedSignature))?,
+            tweak: one(headers, OPTIONAL_FIELDS[0])?,
+            session: one(headers, OPTIONAL_FIELDS[1])?,
+        };
+        let presented = Presented::parse(&covered, input, signature)
+            .map_err(|_| refuse(AuthRefusal::MalformedSignature))?;
+        let caller = self
+            .by_key
+            .get(&presented.key)
+            .ok_or(refuse(AuthRefusal::UnknownCaller))?
+            .clone();
+        presented
+            .verify(&covered)
+            .map_err(|_| refuse(AuthRefusal::BadSignature))?;
+        // Genuine, but for another evaluator: what one evaluator would replay to another.
+        if covered.authority != self.authority {
+            return Err(refuse(AuthRefusal::WrongAudience));
         }
-        Ok(caller)
+        if covered.realm != self.realm {
+            return Err(refuse(AuthRefusal::WrongRealm));
+        }
+        if !presented.is_fresh(now(), CLOCK_SKEW_SECS) {
+            return Err(refuse(AuthRefusal::StaleSignature));
+        }
+        let content_digest = digest.to_owned();
+        let store = store.clone();
+        let fresh = blocking(move || {
+            store.spend_nonce(
+                &presented.key,
+                &presented.nonce,
+                presented.expires.saturating_add(CLOCK_SKEW_SECS),
+                now(),
+            )
+        })
+        .await?;
+        if !fresh {
+            return Err(refuse(AuthRefusal::ReplayedNonce));
+        }
+        Ok(Authenticated {
+            caller,
+            content_digest,
+        })
     }
+}
+
+/// The one value of header `name`, if present.
+///
+/// # Errors
+/// [`ServerError::Unauthenticated`] (`MalformedSignature`) for a repeated header or one that
+/// is not visible ASCII.
+fn one<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>> {
+    let mut values = headers.get_all(name).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return if headers.contains_key(name) {
+            Err(ServerError::Unauthenticated(
+                AuthRefusal::MalformedSignature,
+            ))
+        } else {
+            Ok(None)
+        };
+    };
+    value
+        .to_str()
+        .map(Some)
+        .map_err(|_| ServerError::Unauthenticated(AuthRefusal::MalformedSignature))
 }

@@ -52,6 +52,19 @@ pub struct ServerSection {
     /// Per-request time limit, milliseconds.
     #[serde(default = "default_timeout")]
     pub request_timeout_ms: u64,
+    /// This evaluator's host and port as callers address it (`evaluator1.example`,
+    /// `127.0.0.1:9080`): the audience every request must be signed for (`@authority`,
+    /// `spec/12-threshold.md` §12.12.6). Default: the address it listens on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+    /// Anonymous flow H evaluations answered per second, all callers together (flow H takes
+    /// no credential, so its rate limit needs no identity).
+    #[serde(default = "default_flow_h_rate")]
+    pub flow_h_per_second: u32,
+}
+
+fn default_flow_h_rate() -> u32 {
+    200
 }
 
 fn default_max_body() -> usize {
@@ -92,17 +105,19 @@ fn default_quota() -> u64 {
     1_000_000
 }
 
-/// `[[callers]]`: one authenticated caller.
+/// `[[callers]]`: one authenticated caller (flow A or B; flow H takes none).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallerSection {
-    /// A name for logs and quotas.
+    /// A name for quotas (never logged with a request).
     pub name: String,
-    /// SHA-256 of the caller's bearer token, hex: the token itself is never in the file.
-    pub token_sha256: String,
-    /// Flows this caller may use: any of `"H"`, `"A"`, `"B"`.
+    /// The caller's Ed25519 public key (hex, 32 bytes): it signs every request (RFC 9421).
+    /// Each evaluator of a set lists the same public key; none holds anything that would
+    /// let it sign for the caller.
+    pub public_key: String,
+    /// Flows this caller may use: `"A"`, `"B"` or both.
     pub flows: Vec<String>,
-    /// Flow A: the subject this token authenticates (taken from here, never from a body).
+    /// Flow A: the subject this key authenticates (taken from here, never from a body).
     #[serde(default)]
     pub subject: Option<String>,
     /// Flow B: the domains this caller may pseudonymise.
@@ -229,14 +244,6 @@ pub fn read_secret(path: &Path) -> Result<Zeroizing<[u8; 32]>> {
 /// [`ServerError::Config`] when the file cannot be written.
 pub fn write_secret(path: &Path, secret: &[u8; 32]) -> Result<()> {
     write_private(path, secret)
-}
-
-/// Writes a bearer token with mode 0600 (development setup).
-///
-/// # Errors
-/// [`ServerError::Config`] when the file cannot be written.
-pub fn write_token(path: &Path, token: &str) -> Result<()> {
-    write_private(path, token.as_bytes())
 }
 
 /// Creates `path` (which must not exist) with mode 0600 and writes `bytes` to it.

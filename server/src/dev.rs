@@ -1,22 +1,46 @@
-//! `blindnym-server --dev`: a local evaluator with generated keys and two known tokens, for
-//! trying things out. Plain HTTP on 127.0.0.1; never for a deployment.
+//! `blindnym-server --dev`: a local evaluator with generated keys and two callers' request
+//! keys, for trying things out. Plain HTTP on 127.0.0.1; never for a deployment.
 
 use std::path::Path;
 
+use blindnym::caller_auth::RequestSigner;
 use rand::RngExt as _;
-use sha2::{Digest, Sha256};
 
-use crate::config::{CallerSection, Config, KeysSection, ServerSection, write_secret};
-use crate::error::Result;
+use crate::config::{
+    CallerSection, Config, KeysSection, ServerSection, write_private, write_secret,
+};
+use crate::error::{Result, ServerError};
 
-/// The data holder's development token (flow B, domain [`DEV_DOMAIN`]).
-pub const DEV_DATA_HOLDER_TOKEN: &str = "dev-data-holder";
-/// The holder's development token (flows H and A, subject `alice`).
-pub const DEV_HOLDER_TOKEN: &str = "dev-holder";
+/// The data holder's request key in the development folder (flow B, domain [`DEV_DOMAIN`]).
+pub const DEV_DATA_HOLDER_KEY: &str = "data-holder.key";
+/// The holder's request key in the development folder (flow A, subject `alice`).
+pub const DEV_HOLDER_KEY: &str = "holder.key";
 /// The flow B domain the development data holder may use.
 pub const DEV_DOMAIN: &str = "dev domain";
+/// The development realm.
+pub const DEV_REALM: &str = "blindnym dev";
 
-/// A development configuration in `dir`: fresh secrets (mode 0600), a store, two callers.
+/// The request key in `dir/name`, made (mode 0600) when missing.
+///
+/// # Errors
+/// [`ServerError::Config`] when the file cannot be read, written or parsed.
+pub fn caller_key(dir: &Path, name: &str) -> Result<RequestSigner> {
+    let path = dir.join(name);
+    if !path.exists() {
+        let key = RequestSigner::generate(&mut rand::rng());
+        write_private(&path, key.to_hex().as_bytes())?;
+    }
+    crate::config::check_private(&path)?;
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(&path)
+            .map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))?,
+    );
+    RequestSigner::from_hex(&text)
+        .map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))
+}
+
+/// A development configuration in `dir`: fresh secrets (mode 0600), a store, two callers
+/// whose request keys are in `dir` ([`DEV_DATA_HOLDER_KEY`], [`DEV_HOLDER_KEY`]).
 ///
 /// # Errors
 /// [`crate::ServerError::Config`] when the files cannot be written.
@@ -30,7 +54,8 @@ pub fn config(dir: &Path, listen: std::net::SocketAddr) -> Result<Config> {
             write_secret(path, &secret)?;
         }
     }
-    let hash = |token: &str| hex::encode(Sha256::digest(token.as_bytes()));
+    let data_holder = caller_key(dir, DEV_DATA_HOLDER_KEY)?.public_key_hex();
+    let holder = caller_key(dir, DEV_HOLDER_KEY)?.public_key_hex();
     Ok(Config {
         server: ServerSection {
             listen,
@@ -41,9 +66,11 @@ pub fn config(dir: &Path, listen: std::net::SocketAddr) -> Result<Config> {
             tls_key_file: None,
             max_body_bytes: 2_200_000,
             request_timeout_ms: 30_000,
+            authority: None,
+            flow_h_per_second: 200,
         },
         keys: KeysSection {
-            realm: "blindnym dev".into(),
+            realm: DEV_REALM.into(),
             root_seed_file: Some(root_seed_file),
             signer_file: Some(signer_file),
             epoch_budget: blindnym::pseudonym::DEFAULT_EVALUATION_BUDGET,
@@ -53,15 +80,15 @@ pub fn config(dir: &Path, listen: std::net::SocketAddr) -> Result<Config> {
         callers: vec![
             CallerSection {
                 name: "dev data holder".into(),
-                token_sha256: hash(DEV_DATA_HOLDER_TOKEN),
+                public_key: data_holder,
                 flows: vec!["B".into()],
                 subject: None,
                 domains: vec![DEV_DOMAIN.into()],
             },
             CallerSection {
                 name: "dev holder".into(),
-                token_sha256: hash(DEV_HOLDER_TOKEN),
-                flows: vec!["H".into(), "A".into()],
+                public_key: holder,
+                flows: vec!["A".into()],
                 subject: Some("alice".into()),
                 domains: vec![],
             },
@@ -86,8 +113,9 @@ pub fn threshold_set(
     use blindnym::pseudonym::{KeyRatchet, KeySet, KeySetSigner, RootSeed};
     use blindnym::threshold::{SignedEpochShares, deal_epoch};
 
-    use crate::ServerError;
-    use crate::config::{PeerSection, ThresholdSection, read_secret, write_private};
+    use sha2::{Digest, Sha256};
+
+    use crate::config::{PeerSection, ThresholdSection, read_secret};
 
     let fail = |e: &dyn std::fmt::Display| ServerError::Config(format!("dev threshold: {e}"));
     let base = config(dir, listen)?;
@@ -124,9 +152,6 @@ pub fn threshold_set(
     )?;
     let anchor = hex::encode(signer.verifying_key().as_bytes());
     write(&dir.join("anchor.hex"), anchor.as_bytes())?;
-    if !dir.join("data-holder.token").exists() {
-        crate::config::write_token(&dir.join("data-holder.token"), DEV_DATA_HOLDER_TOKEN)?;
-    }
 
     // The peer CA and one certificate per evaluator (for 127.0.0.1, client and server).
     let ca_key = rcgen::KeyPair::generate().map_err(|e| fail(&e))?;
@@ -179,6 +204,8 @@ pub fn threshold_set(
         let folder = dir.join(format!("evaluator-{index}"));
         let mut config = base.clone();
         config.server.listen = std::net::SocketAddr::new(listen.ip(), port(index, 0));
+        // The audience each evaluator's callers sign for: its own address, no other's.
+        config.server.authority = Some(config.server.listen.to_string());
         config.server.data_dir = folder.join("data");
         config.keys.root_seed_file = None;
         config.keys.signer_file = None;

@@ -25,6 +25,7 @@ pub mod error;
 mod kit;
 mod metrics;
 pub mod peer;
+mod rate;
 mod single;
 pub mod state;
 pub mod store;

@@ -15,7 +15,7 @@ struct Args {
     /// The configuration file (see config.example.toml).
     #[arg(long, value_name = "PATH", required_unless_present_any = ["dev", "dev_threshold"])]
     config: Option<PathBuf>,
-    /// A local evaluator with generated keys in `--dev-dir`, plain HTTP, known tokens.
+    /// A local evaluator with generated keys in `--dev-dir`, plain HTTP, two callers' keys.
     #[arg(long, conflicts_with = "config")]
     dev: bool,
     /// Writes a development threshold set `T/N` (e.g. 2/3) into `--dev-dir`: shares of the
@@ -80,7 +80,7 @@ async fn run(args: Args) -> Result<(), ServerError> {
     if let Some(spec) = &args.dev_threshold {
         return dev_threshold(&args, spec);
     }
-    let config = if args.dev {
+    let mut config = if args.dev {
         std::fs::create_dir_all(&args.dev_dir)
             .map_err(|e| ServerError::Config(format!("{}: {e}", args.dev_dir.display())))?;
         dev::config(&args.dev_dir, args.listen)?
@@ -104,6 +104,17 @@ async fn run(args: Args) -> Result<(), ServerError> {
             }
         }
     };
+    // The public listener first: with port 0 its address is the audience callers sign for.
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .map_err(|e| ServerError::Config(format!("{}: {e}", config.server.listen)))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| ServerError::Config(e.to_string()))?;
+    config
+        .server
+        .authority
+        .get_or_insert_with(|| address.to_string());
     let state = Arc::new(AppState::new(&config)?);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let wait = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
@@ -128,12 +139,6 @@ async fn run(args: Args) -> Result<(), ServerError> {
         }
         None => None,
     };
-    let listener = tokio::net::TcpListener::bind(config.server.listen)
-        .await
-        .map_err(|e| ServerError::Config(format!("{}: {e}", config.server.listen)))?;
-    let address = listener
-        .local_addr()
-        .map_err(|e| ServerError::Config(e.to_string()))?;
     match tls {
         Some(_) => eprintln!("blindnym-server listening on https://{address}"),
         None => eprintln!(
@@ -145,28 +150,19 @@ async fn run(args: Args) -> Result<(), ServerError> {
             blindnym_server::config::read_secret(signer_file)?.as_ref(),
         )?;
         let anchor = hex::encode(signer.verifying_key().as_bytes());
-        // For `blindnym pseudonymise --token-file … --anchor …` in two commands (README).
-        let write = |name: &str, text: &str| {
-            std::fs::write(args.dev_dir.join(name), text)
-                .map_err(|e| ServerError::Config(format!("{name}: {e}")))
-        };
-        write("anchor.hex", &anchor)?;
-        if !args.dev_dir.join("data-holder.token").exists() {
-            blindnym_server::config::write_token(
-                &args.dev_dir.join("data-holder.token"),
-                dev::DEV_DATA_HOLDER_TOKEN,
-            )?;
-        }
+        // For `blindnym pseudonymise --key-file … --anchor …` in two commands (README).
+        std::fs::write(args.dev_dir.join("anchor.hex"), &anchor)
+            .map_err(|e| ServerError::Config(format!("anchor.hex: {e}")))?;
+        let dir = args.dev_dir.display();
         eprintln!(
-            "  key-set anchor:    {anchor} (realm {:?}; also in {}/anchor.hex)",
+            "  key-set anchor:   {anchor} (realm {:?}; also in {dir}/anchor.hex)",
             config.keys.realm,
-            args.dev_dir.display()
         );
         eprintln!(
-            "  data holder token: {} (flow B, domain {:?})\n  holder token:      {} (flows H and A, subject alice)",
-            dev::DEV_DATA_HOLDER_TOKEN,
+            "  data holder key:  {dir}/{} (flow B, domain {:?})\n  holder key:       {dir}/{} (flow A, subject alice)\n  flow H:           anonymous, no key",
+            dev::DEV_DATA_HOLDER_KEY,
             dev::DEV_DOMAIN,
-            dev::DEV_HOLDER_TOKEN
+            dev::DEV_HOLDER_KEY,
         );
     }
     tokio::spawn(async move {

@@ -10,6 +10,7 @@ use crate::auth::Callers;
 use crate::config::{Config, check_private};
 use crate::error::{Result, ServerError};
 use crate::metrics::Metrics;
+use crate::rate::AnonymousRate;
 use crate::single::{Single, single_evaluator};
 use crate::store::{SharedStore, Store};
 use crate::threshold::ThresholdState;
@@ -33,6 +34,7 @@ pub struct AppState {
     pub(crate) metrics: Metrics,
     pub(crate) max_body: usize,
     pub(crate) timeout: Duration,
+    pub(crate) flow_h_rate: AnonymousRate,
 }
 
 impl core::fmt::Debug for AppState {
@@ -51,7 +53,12 @@ impl AppState {
     /// [`ServerError::Config`] for a bad secret, token hash, flow, subject or domain;
     /// [`ServerError::Store`].
     pub fn new(config: &Config) -> Result<Self> {
-        let callers = Callers::new(&config.callers)?;
+        let authority = config
+            .server
+            .authority
+            .clone()
+            .unwrap_or_else(|| config.server.listen.to_string());
+        let callers = Callers::new(&config.callers, &authority, &config.keys.realm)?;
         std::fs::create_dir_all(&config.server.data_dir).map_err(|e| {
             ServerError::Config(format!("{}: {e}", config.server.data_dir.display()))
         })?;
@@ -99,6 +106,7 @@ impl AppState {
             metrics: Metrics::default(),
             max_body: config.server.max_body_bytes,
             timeout: Duration::from_millis(config.server.request_timeout_ms),
+            flow_h_rate: AnonymousRate::new(config.server.flow_h_per_second),
         })
     }
 

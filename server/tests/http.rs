@@ -15,7 +15,7 @@ use blindnym::pseudonym::bulk::{BatchResponse, DataHolder};
 use blindnym::pseudonym::holder_derived::{self, MasterCredential};
 use blindnym::pseudonym::{ChannelBinding, MemoryNonceStore, ServiceId, SubjectId, attested};
 use blindnym_server::config::read_secret;
-use blindnym_server::dev::{DEV_DATA_HOLDER_TOKEN, DEV_DOMAIN, DEV_HOLDER_TOKEN};
+use blindnym_server::dev::DEV_DOMAIN;
 use blindnym_server::{AppState, Config, serve};
 use support::{code, dev_config, key_set, now, post, start};
 use tokio::sync::oneshot;
@@ -24,6 +24,10 @@ use tokio::sync::oneshot;
 async fn every_flow_over_http_equals_the_library() {
     let dir = tempfile::tempdir().unwrap();
     let config = dev_config(dir.path());
+    let (dh_key, holder_key) = (
+        support::data_holder(dir.path()),
+        support::holder(dir.path()),
+    );
     let running = start(&config).await;
     let keys = key_set(&running, &config).await;
     let mut rng = rand::rng();
@@ -35,7 +39,7 @@ async fn every_flow_over_http_equals_the_library() {
     let (batch, request) = holder.blind_batch(&register, &mut rng).unwrap();
     let (status, body) = post(
         &format!("{}/v1/flow-b/evaluate", running.url),
-        Some(DEV_DATA_HOLDER_TOKEN),
+        Some(&dh_key),
         request.to_bytes(),
     )
     .await;
@@ -79,7 +83,7 @@ async fn every_flow_over_http_equals_the_library() {
     let (state, request) = h_holder.blind(&shop, &mut rng).unwrap();
     let (status, body) = post(
         &format!("{}/v1/flow-h/evaluate", running.url),
-        Some(DEV_HOLDER_TOKEN),
+        None,
         request.to_bytes().to_vec(),
     )
     .await;
@@ -101,7 +105,7 @@ async fn every_flow_over_http_equals_the_library() {
         local_key.pseudonym(&shop).unwrap()
     );
 
-    // Flow A: the subject comes from the token (alice); the relying party accepts the
+    // Flow A: the subject comes from the holder's key (alice); the relying party accepts the
     // assertion and the pseudonym equals the in-process evaluator's for alice.
     let rp = attested::RelyingParty::new(keys.clone(), shop.clone()).unwrap();
     let channel = ChannelBinding::new([1; 32]);
@@ -112,7 +116,7 @@ async fn every_flow_over_http_equals_the_library() {
         .unwrap();
     let (status, body) = post(
         &format!("{}/v1/flow-a/evaluate", running.url),
-        Some(DEV_HOLDER_TOKEN),
+        Some(&holder_key),
         request.to_bytes().to_vec(),
     )
     .await;
@@ -178,6 +182,10 @@ async fn every_flow_over_http_equals_the_library() {
 async fn refusals_have_their_own_status_and_leave_counts_consistent() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = dev_config(dir.path());
+    let (dh_key, holder_key) = (
+        support::data_holder(dir.path()),
+        support::holder(dir.path()),
+    );
     config.keys.quota = 4;
     config.server.max_body_bytes = 4096;
     let running = start(&config).await;
@@ -196,32 +204,33 @@ async fn refusals_have_their_own_status_and_leave_counts_consistent() {
     };
     let budget = || running.state.store().budget_used("epoch-1/bulk").unwrap();
 
-    // Unauthenticated: no token, or an unknown one.
+    // Unauthenticated: no signature, or a key no caller has.
     let (status, body) = post(&url, None, three.to_bytes()).await;
     assert_eq!((status, code(&body).as_str()), (401, "Unauthenticated"));
-    let (status, _) = post(&url, Some("not a token"), three.to_bytes()).await;
-    assert_eq!(status, 401);
-    // A holder's token may not use flow B; another domain is not granted.
-    let (status, body) = post(&url, Some(DEV_HOLDER_TOKEN), three.to_bytes()).await;
+    let stranger = blindnym::caller_auth::RequestSigner::generate(&mut rand::rng());
+    let (status, body) = post(&url, Some(&stranger), three.to_bytes()).await;
+    assert_eq!((status, code(&body).as_str()), (401, "UnknownCaller"));
+    // A holder's key may not use flow B; another domain is not granted.
+    let (status, body) = post(&url, Some(&holder_key), three.to_bytes()).await;
     assert_eq!((status, code(&body).as_str()), (403, "Unauthorized"));
     let other = DataHolder::new(keys.clone(), b"another domain").unwrap();
     let (_, elsewhere) = other.blind_batch(&["a"], &mut rng).unwrap();
-    let (status, body) = post(&url, Some(DEV_DATA_HOLDER_TOKEN), elsewhere.to_bytes()).await;
+    let (status, body) = post(&url, Some(&dh_key), elsewhere.to_bytes()).await;
     assert_eq!((status, code(&body).as_str()), (403, "Unauthorized"));
     // Malformed bytes: the decoder's own error.
     let mut bad = three.to_bytes();
     bad.push(0);
-    let (status, body) = post(&url, Some(DEV_DATA_HOLDER_TOKEN), bad).await;
+    let (status, body) = post(&url, Some(&dh_key), bad).await;
     assert_eq!((status, code(&body).as_str()), (400, "InvalidLength"));
     // Oversized: refused before the handler.
-    let (status, _) = post(&url, Some(DEV_DATA_HOLDER_TOKEN), vec![0; 8192]).await;
+    let (status, _) = post(&url, Some(&dh_key), vec![0; 8192]).await;
     assert_eq!(status, 413);
     assert_eq!((quota(), budget()), (0, 0), "no refusal spent anything");
 
     // Three fit the quota of four; two more do not, and spend budget but not quota.
-    let (status, _) = post(&url, Some(DEV_DATA_HOLDER_TOKEN), three.to_bytes()).await;
+    let (status, _) = post(&url, Some(&dh_key), three.to_bytes()).await;
     assert_eq!(status, 200);
-    let (status, body) = post(&url, Some(DEV_DATA_HOLDER_TOKEN), two.to_bytes()).await;
+    let (status, body) = post(&url, Some(&dh_key), two.to_bytes()).await;
     assert_eq!((status, code(&body).as_str()), (429, "QuotaExceeded"));
     assert_eq!((quota(), budget()), (3, 5));
     running.stop().await;
@@ -232,7 +241,7 @@ async fn refusals_have_their_own_status_and_leave_counts_consistent() {
     let running = start(&config).await;
     let (status, body) = post(
         &url.replace(&url[..url.find("/v1").unwrap()], &running.url),
-        Some(DEV_DATA_HOLDER_TOKEN),
+        Some(&dh_key),
         two.to_bytes(),
     )
     .await;
@@ -249,6 +258,7 @@ async fn refusals_have_their_own_status_and_leave_counts_consistent() {
 async fn counts_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = dev_config(dir.path());
+    let dh_key = support::data_holder(dir.path());
     config.keys.quota = 5;
     let running = start(&config).await;
     let keys = key_set(&running, &config).await;
@@ -258,7 +268,7 @@ async fn counts_survive_a_restart() {
         .unwrap();
     let (status, _) = post(
         &format!("{}/v1/flow-b/evaluate", running.url),
-        Some(DEV_DATA_HOLDER_TOKEN),
+        Some(&dh_key),
         request.to_bytes(),
     )
     .await;
@@ -277,7 +287,7 @@ async fn counts_survive_a_restart() {
     );
     let (status, body) = post(
         &format!("{}/v1/flow-b/evaluate", running.url),
-        Some(DEV_DATA_HOLDER_TOKEN),
+        Some(&dh_key),
         request.to_bytes(),
     )
     .await;
@@ -321,7 +331,8 @@ async fn tls_serves_and_plain_http_is_refused() {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert, certified.cert.pem()).unwrap();
-    blindnym_server::config::write_token(&key, &certified.signing_key.serialize_pem()).unwrap();
+    blindnym_server::config::write_private(&key, certified.signing_key.serialize_pem().as_bytes())
+        .unwrap();
     let tls = blindnym_server::tls::server_config(&cert, &key).unwrap();
 
     let state = Arc::new(AppState::new(&config).unwrap());
@@ -370,5 +381,77 @@ async fn tls_serves_and_plain_http_is_refused() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(blindnym_server::tls::server_config(&cert, &key).is_err());
+    }
+}
+
+/// L7 (`../shared/reviews/threshold.md`): a flow H evaluation names no one. It takes no
+/// credential and refuses one; what the evaluator keeps of it (store, metrics) names no
+/// caller; its rate limit needs no identity; a configuration that would give a flow H caller
+/// an identity is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_h_evaluations_carry_no_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = dev_config(dir.path());
+    config.server.flow_h_per_second = 3;
+    let running = start(&config).await;
+    let keys = key_set(&running, &config).await;
+    let holder_key = support::holder(dir.path());
+    let url = format!("{}/v1/flow-h/evaluate", running.url);
+    let h_holder =
+        holder_derived::Holder::new(keys, MasterCredential::from_bytes(&[7; 32]).unwrap());
+    let shop = ServiceId::from_origin("https://shop.example").unwrap();
+    let (_, request) = h_holder.blind(&shop, &mut rand::rng()).unwrap();
+
+    // A signed or bearer request is refused, not recorded.
+    let (status, body) = post(&url, Some(&holder_key), request.to_bytes().to_vec()).await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (400, "CredentialOnAnonymousRoute")
+    );
+    let bearer = vec![("authorization".to_owned(), "Bearer alice".to_owned())];
+    let (status, _) = support::post_headers(&url, &bearer, request.to_bytes().to_vec()).await;
+    assert_eq!(status, 400);
+    // Anonymous: answered, within a rate that needs no identity.
+    let mut answered = 0;
+    let mut limited = None;
+    for _ in 0..6 {
+        let (status, body) = post(&url, None, request.to_bytes().to_vec()).await;
+        match status {
+            200 => answered += 1,
+            _ => limited = Some((status, code(&body))),
+        }
+    }
+    assert!(answered >= 3, "the rate's burst is answered");
+    assert_eq!(limited, Some((429, "RateLimited".to_owned())));
+
+    // Nothing kept names a caller: no nonce, no quota row, the budget by role only.
+    let db = rusqlite::Connection::open(config.server.data_dir.join("blindnym.sqlite3")).unwrap();
+    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT COUNT(*) FROM nonces"), 0);
+    assert_eq!(count("SELECT COUNT(*) FROM quotas"), 0);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM budgets WHERE key != 'epoch-1/holder-derived'"),
+        0
+    );
+    let metrics = support::client()
+        .get(format!("{}/metrics", running.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in ["dev holder", "alice", &holder_key.public_key_hex()] {
+        assert!(!metrics.contains(name), "metrics name {name}");
+    }
+    running.stop().await;
+
+    // A caller listed for flow H is refused at start, with or without a subject.
+    for subject in [None, Some("alice".to_owned())] {
+        let mut config = dev_config(dir.path());
+        config.callers[1].flows = vec!["H".into()];
+        config.callers[1].subject = subject;
+        let error = AppState::new(&config).unwrap_err().to_string();
+        assert!(error.contains("flow H takes no caller"), "{error}");
     }
 }

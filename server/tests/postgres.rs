@@ -11,7 +11,7 @@ mod support;
 
 use blindnym::pseudonym::bulk::DataHolder;
 use blindnym_server::config::Config;
-use blindnym_server::dev::{DEV_DATA_HOLDER_TOKEN, DEV_DOMAIN};
+use blindnym_server::dev::DEV_DOMAIN;
 use support::{Running, code, dev_config, key_set, post, start};
 
 /// A fresh database on the server of `BLINDNYM_TEST_POSTGRES`, as a connection string.
@@ -50,9 +50,10 @@ fn replica_config(dir: &std::path::Path, url_file: &std::path::Path, quota: u64)
 }
 
 async fn batch(replica: &Running, body: Vec<u8>) -> (u16, String) {
+    let signer = support::data_holder(&replica.dev_dir);
     let (status, bytes) = post(
         &format!("{}/v1/flow-b/evaluate", replica.url),
-        Some(DEV_DATA_HOLDER_TOKEN),
+        Some(&signer),
         body,
     )
     .await;
@@ -77,12 +78,12 @@ async fn two_replicas_share_one_quota_and_budget_in_postgres() {
     let url = fresh_database(admin).await;
     let dir = tempfile::tempdir().unwrap();
     let url_file = dir.path().join("postgres.url");
-    blindnym_server::config::write_token(&url_file, &url).unwrap();
+    blindnym_server::config::write_private(&url_file, url.as_bytes()).unwrap();
     // One evaluator (the same keys), two replicas, each with its own local folder.
     let (first_dir, second_dir) = (dir.path().join("first"), dir.path().join("second"));
     std::fs::create_dir_all(&first_dir).unwrap();
     std::fs::create_dir_all(&second_dir).unwrap();
-    for secret in ["root.seed", "signer.key"] {
+    for secret in ["root.seed", "signer.key", "data-holder.key", "holder.key"] {
         let _ = dev_config(&first_dir);
         std::fs::copy(first_dir.join(secret), second_dir.join(secret)).unwrap();
     }

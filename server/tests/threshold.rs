@@ -16,6 +16,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::Arc;
 
+use blindnym::caller_auth::RequestSigner;
 use blindnym::pseudonym::bulk::{DataHolder, Evaluator, Grants, MemoryQuota};
 use blindnym::pseudonym::holder_derived::{self, MasterCredential};
 use blindnym::pseudonym::{
@@ -24,7 +25,7 @@ use blindnym::pseudonym::{
 use blindnym::threshold::inversion::TweakRecord;
 use blindnym::threshold::inversion::{DealRequest, ProductRequest, Target};
 use blindnym::threshold::{EpochShares, ShareResponse, SignedEpochShares, Threshold};
-use blindnym_server::dev::{DEV_DATA_HOLDER_TOKEN, DEV_DOMAIN, DEV_HOLDER_TOKEN};
+use blindnym_server::dev::DEV_DOMAIN;
 use blindnym_server::{AppState, Config, dev, peer, serve, serve_peers};
 use sha2::{Digest, Sha256};
 use support::{code, now, post};
@@ -141,16 +142,14 @@ async fn public_side(set: &Set, dir: &Path) -> (VerifiedKeySet, EpochShares) {
     (keys, shares)
 }
 
-async fn post_with(url: &str, token: &str, tweak: Option<&str>, body: Vec<u8>) -> (u16, Vec<u8>) {
-    let mut request = support::client().post(url).bearer_auth(token).body(body);
-    if let Some(tweak) = tweak {
-        request = request.header("Blindnym-Tweak", tweak);
-    }
-    let response = request.send().await.unwrap();
-    (
-        response.status().as_u16(),
-        response.bytes().await.unwrap().to_vec(),
-    )
+async fn post_with(
+    url: &str,
+    signer: &RequestSigner,
+    tweak: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, Vec<u8>) {
+    let headers = support::signed_headers(url, signer, tweak, None, &body);
+    support::post_headers(url, &headers, body).await
 }
 
 fn single_epoch(dir: &Path) -> blindnym::pseudonym::EpochKeys {
@@ -167,12 +166,13 @@ async fn flows_h_and_b_over_http_equal_the_single_evaluator() {
     let set = start_set(dir.path()).await;
     let (keys, shares) = public_side(&set, dir.path()).await;
     let epoch = single_epoch(dir.path());
+    let dh_key = support::data_holder(dir.path());
 
     // Flow B: evaluator 1 coordinates the inversion with its peers over mutual TLS; the
     // record it returns is the one evaluators 2 and 3 answer under.
     let (status, record_bytes) = post(
         &format!("{}/v1/threshold/flow-b/tweak", set.urls[0]),
-        Some(DEV_DATA_HOLDER_TOKEN),
+        Some(&dh_key),
         DEV_DOMAIN.as_bytes().to_vec(),
     )
     .await;
@@ -186,7 +186,7 @@ async fn flows_h_and_b_over_http_equal_the_single_evaluator() {
     for url in &set.urls[1..] {
         let (status, body) = post_with(
             &format!("{url}/v1/threshold/flow-b/evaluate"),
-            DEV_DATA_HOLDER_TOKEN,
+            &dh_key,
             Some(&digest),
             request.to_bytes(),
         )
@@ -219,7 +219,8 @@ async fn flows_h_and_b_over_http_equal_the_single_evaluator() {
         );
     }
 
-    // Flow H: share answers of evaluators 1 and 3 combine to the single evaluator's key.
+    // Flow H: share answers of evaluators 1 and 3 combine to the single evaluator's key; the
+    // requests carry no credential.
     let shop = ServiceId::from_origin("https://shop.example").unwrap();
     let h_holder = holder_derived::Holder::new(
         keys.clone(),
@@ -230,7 +231,7 @@ async fn flows_h_and_b_over_http_equal_the_single_evaluator() {
     for url in [&set.urls[0], &set.urls[2]] {
         let (status, body) = post(
             &format!("{url}/v1/threshold/flow-h/evaluate"),
-            Some(DEV_HOLDER_TOKEN),
+            None,
             request.to_bytes().to_vec(),
         )
         .await;
@@ -264,19 +265,18 @@ async fn threshold_refusals_have_their_own_codes() {
     let dir = tempfile::tempdir().unwrap();
     let set = start_set(dir.path()).await;
     let (keys, _) = public_side(&set, dir.path()).await;
+    let (dh_key, holder_key) = (
+        support::data_holder(dir.path()),
+        support::holder(dir.path()),
+    );
     let holder = DataHolder::new(keys, DEV_DOMAIN.as_bytes()).unwrap();
     let (_, request) = holder.blind_batch(&["a"], &mut rand::rng()).unwrap();
     let evaluate = format!("{}/v1/threshold/flow-b/evaluate", set.urls[0]);
 
     // No inversion yet, no header, a made-up record: 409 TweakMismatch, nothing evaluated.
     for tweak in [None, Some("00".repeat(32))] {
-        let (status, body) = post_with(
-            &evaluate,
-            DEV_DATA_HOLDER_TOKEN,
-            tweak.as_deref(),
-            request.to_bytes(),
-        )
-        .await;
+        let (status, body) =
+            post_with(&evaluate, &dh_key, tweak.as_deref(), request.to_bytes()).await;
         assert_eq!((status, code(&body).as_str()), (409, "TweakMismatch"));
     }
     let store = set.states[0].store();
@@ -290,14 +290,11 @@ async fn threshold_refusals_have_their_own_codes() {
         (0, 0),
         "a batch under the wrong record is refused before anything is charged"
     );
-    // A domain the caller is not granted gets no inversion; a holder's token neither.
-    for (token, domain) in [
-        (DEV_DATA_HOLDER_TOKEN, "another domain"),
-        (DEV_HOLDER_TOKEN, DEV_DOMAIN),
-    ] {
+    // A domain the caller is not granted gets no inversion; a holder's key neither.
+    for (signer, domain) in [(&dh_key, "another domain"), (&holder_key, DEV_DOMAIN)] {
         let (status, body) = post(
             &format!("{}/v1/threshold/flow-b/tweak", set.urls[0]),
-            Some(token),
+            Some(signer),
             domain.as_bytes().to_vec(),
         )
         .await;
@@ -313,7 +310,7 @@ async fn threshold_refusals_have_their_own_codes() {
     // The single evaluator's routes are not served in threshold mode.
     let (status, body) = post(
         &format!("{}/v1/flow-b/evaluate", set.urls[0]),
-        Some(DEV_DATA_HOLDER_TOKEN),
+        Some(&dh_key),
         request.to_bytes(),
     )
     .await;
@@ -449,20 +446,15 @@ async fn the_peer_api_takes_only_the_sets_certificates_and_no_replayed_round() {
 /// A POST with optional `Blindnym-Tweak` and `Blindnym-Session` headers; the status, the
 /// session header of the answer, the body.
 async fn post_flow_a(
+    holder: &RequestSigner,
     url: String,
     tweak: Option<&str>,
     session: Option<&str>,
     body: Vec<u8>,
 ) -> (u16, Option<String>, Vec<u8>) {
-    let mut request = support::client()
-        .post(url)
-        .bearer_auth(DEV_HOLDER_TOKEN)
-        .body(body);
-    if let Some(tweak) = tweak {
-        request = request.header("Blindnym-Tweak", tweak);
-    }
-    if let Some(session) = session {
-        request = request.header("Blindnym-Session", session);
+    let mut request = support::client().post(&url).body(body.clone());
+    for (name, value) in support::signed_headers(&url, holder, tweak, session, &body) {
+        request = request.header(name, value);
     }
     let response = request.send().await.unwrap();
     let session = response
@@ -490,9 +482,11 @@ async fn a_flow_a_login_through_two_evaluators_verifies_at_the_unchanged_relying
     let rp = attested::RelyingParty::new(keys.clone(), shop.clone()).unwrap();
     let channel = ChannelBinding::new([1; 32]);
     let alice = attested::Holder::new(keys.clone(), SubjectId::new("alice").unwrap()).unwrap();
+    let holder = support::holder(dir.path());
 
     // The subject's record: evaluator 3 coordinates the inversion for the token's subject.
     let (status, _, record_bytes) = post_flow_a(
+        &holder,
         format!("{}/v1/threshold/flow-a/record", set.urls[2]),
         None,
         None,
@@ -511,6 +505,7 @@ async fn a_flow_a_login_through_two_evaluators_verifies_at_the_unchanged_relying
     let (mut evaluations, mut sessions) = (Vec::new(), Vec::new());
     for url in &set.urls[..2] {
         let (status, session, body) = post_flow_a(
+            &holder,
             format!("{url}/v1/threshold/flow-a/evaluate"),
             Some(&digest),
             None,
@@ -533,6 +528,7 @@ async fn a_flow_a_login_through_two_evaluators_verifies_at_the_unchanged_relying
     let mut signature_shares = Vec::new();
     for (url, session) in set.urls[..2].iter().zip(&sessions) {
         let (status, _, body) = post_flow_a(
+            &holder,
             format!("{url}/v1/threshold/flow-a/sign"),
             None,
             Some(session),
@@ -544,6 +540,7 @@ async fn a_flow_a_login_through_two_evaluators_verifies_at_the_unchanged_relying
     }
     // A session's nonces sign once: the same round two again is refused.
     let (status, _, body) = post_flow_a(
+        &holder,
         format!("{}/v1/threshold/flow-a/sign", set.urls[0]),
         None,
         Some(&sessions[0]),
@@ -595,6 +592,188 @@ async fn a_flow_a_login_through_two_evaluators_verifies_at_the_unchanged_relying
         )
         .unwrap();
     assert_eq!(remote, local);
+    for stop in set.stops {
+        let _ = stop.send(());
+    }
+}
+
+/// H1 (`../shared/reviews/threshold.md`): everything evaluator 3 received from a subject and
+/// from a data holder, replayed to evaluators 1 and 2 on every threshold route, is refused
+/// with its own reason — verbatim (signed for evaluator 3: `WrongAudience`) or readdressed
+/// (`BadRequestSignature`) — and again at evaluator 3 itself (`ReplayedNonce`). No record,
+/// share answer, session or signature share results.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_credential_seen_by_one_evaluator_is_refused_by_the_others() {
+    use blindnym::pseudonym::{ChannelBinding, SubjectId, attested};
+
+    let dir = tempfile::tempdir().unwrap();
+    let set = start_set(dir.path()).await;
+    let (keys, _) = public_side(&set, dir.path()).await;
+    let (dh_key, holder_key) = (
+        support::data_holder(dir.path()),
+        support::holder(dir.path()),
+    );
+    let third = &set.urls[2];
+    let authority_of_third = third.trim_start_matches("http://").to_owned();
+
+    // What evaluator 3 sees: each request, sent once there and answered.
+    /// A route, the headers a caller signed for evaluator 3, the body.
+    type Seen = (&'static str, Vec<(String, String)>, Vec<u8>);
+    let mut seen: Vec<Seen> = Vec::new();
+    let mut send_to_third = async |route: &'static str,
+                                   signer: &RequestSigner,
+                                   tweak: Option<&str>,
+                                   session: Option<&str>,
+                                   body: Vec<u8>| {
+        let url = format!("{third}{route}");
+        let headers = support::signed_headers(&url, signer, tweak, session, &body);
+        let mut request = support::client().post(&url).body(body.clone());
+        for (name, value) in &headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let session = response
+            .headers()
+            .get("blindnym-session")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let answer = response.bytes().await.unwrap().to_vec();
+        assert_eq!(status, 200, "{route}: {}", String::from_utf8_lossy(&answer));
+        seen.push((route, headers, body));
+        (answer, session)
+    };
+
+    // The data holder: its domain's record, then a batch under it.
+    let (record, _) = send_to_third(
+        "/v1/threshold/flow-b/tweak",
+        &dh_key,
+        None,
+        None,
+        DEV_DOMAIN.as_bytes().to_vec(),
+    )
+    .await;
+    let digest = hex::encode(Sha256::digest(&record));
+    let holder = DataHolder::new(keys.clone(), DEV_DOMAIN.as_bytes()).unwrap();
+    let (_, batch) = holder
+        .blind_batch(&["19800101-1234"], &mut rand::rng())
+        .unwrap();
+    send_to_third(
+        "/v1/threshold/flow-b/evaluate",
+        &dh_key,
+        Some(&digest),
+        None,
+        batch.to_bytes(),
+    )
+    .await;
+    // The subject: its record, round one, and a round two naming round one's session.
+    let (record, _) = send_to_third(
+        "/v1/threshold/flow-a/record",
+        &holder_key,
+        None,
+        None,
+        Vec::new(),
+    )
+    .await;
+    let subject_digest = hex::encode(Sha256::digest(&record));
+    let shop = ServiceId::from_origin("https://shop.example").unwrap();
+    let rp = attested::RelyingParty::new(keys.clone(), shop.clone()).unwrap();
+    let alice = attested::Holder::new(keys, SubjectId::new("alice").unwrap()).unwrap();
+    let (_, challenge) = rp.challenge(&mut rand::rng(), now());
+    let (_, request) = alice
+        .request(
+            &shop,
+            &challenge,
+            &ChannelBinding::new([1; 32]),
+            &mut rand::rng(),
+        )
+        .unwrap();
+    let (_, session) = send_to_third(
+        "/v1/threshold/flow-a/evaluate",
+        &holder_key,
+        Some(&subject_digest),
+        None,
+        request.to_bytes().to_vec(),
+    )
+    .await;
+    // Round two's body is not checked before its signature: any bytes stand in for it.
+    let sign_url = format!("{third}/v1/threshold/flow-a/sign");
+    let sign_headers = support::signed_headers(
+        &sign_url,
+        &holder_key,
+        None,
+        session.as_deref(),
+        b"round two",
+    );
+    seen.push((
+        "/v1/threshold/flow-a/sign",
+        sign_headers,
+        b"round two".to_vec(),
+    ));
+    // The record routes and renewals, as evaluator 3 would have seen them too.
+    for (route, signer, body) in [
+        ("/v1/threshold/flow-a/record/renew", &holder_key, Vec::new()),
+        (
+            "/v1/threshold/flow-b/tweak/renew",
+            &dh_key,
+            DEV_DOMAIN.as_bytes().to_vec(),
+        ),
+    ] {
+        let url = format!("{third}{route}");
+        seen.push((
+            route,
+            support::signed_headers(&url, signer, None, None, &body),
+            body,
+        ));
+    }
+    assert_eq!(
+        seen.len(),
+        7,
+        "every threshold route a caller signs for (flow H takes none)"
+    );
+
+    for (route, headers, body) in &seen {
+        for other in &set.urls[..2] {
+            let url = format!("{other}{route}");
+            // Verbatim, still addressed to evaluator 3.
+            let mut verbatim = headers.clone();
+            verbatim.push(("host".to_owned(), authority_of_third.clone()));
+            let (status, answer) = support::post_headers(&url, &verbatim, body.clone()).await;
+            assert_eq!(
+                (status, code(&answer).as_str()),
+                (401, "WrongAudience"),
+                "{route} at {other}"
+            );
+            // Readdressed to this evaluator: the signature no longer verifies.
+            let (status, answer) = support::post_headers(&url, headers, body.clone()).await;
+            assert_eq!(
+                (status, code(&answer).as_str()),
+                (401, "BadRequestSignature"),
+                "{route} at {other}"
+            );
+        }
+    }
+    // At evaluator 3 itself, each request it already answered is spent.
+    for (route, headers, body) in &seen[..4] {
+        let url = format!("{third}{route}");
+        let (status, answer) = support::post_headers(&url, headers, body.clone()).await;
+        assert_eq!(
+            (status, code(&answer).as_str()),
+            (401, "ReplayedNonce"),
+            "{route} at evaluator 3"
+        );
+    }
+    // Evaluators 1 and 2 hold no record of the subject but the one evaluator 3's genuine
+    // request made, and counted nothing for a replay.
+    for state in &set.states[..2] {
+        assert_eq!(state.store().budget_used("epoch-1/attested").unwrap(), 0);
+        assert_eq!(
+            state
+                .store()
+                .quota_used(b"dev data holder", DEV_DOMAIN.as_bytes())
+                .unwrap(),
+            0
+        );
+    }
     for stop in set.stops {
         let _ = stop.send(());
     }

@@ -9,6 +9,7 @@
 
 pub mod peer;
 mod public;
+mod signed;
 mod single;
 mod threshold;
 
@@ -24,9 +25,9 @@ use axum::response::{IntoResponse, Response};
 pub use threshold::{SESSION_HEADER, TWEAK_HEADER};
 
 use axum::body::Bytes;
-use axum::http::HeaderMap;
 use blindnym::pseudonym::bulk::{BatchRequest, CallerId};
 
+use crate::auth::Authenticated;
 use crate::error::{Result, ServerError};
 use crate::kit::blocking;
 use crate::state::{AppState, Mode};
@@ -97,20 +98,20 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), log_and_count))
 }
 
-/// A flow B batch, single or threshold: the caller's token, flow and (off the async workers,
-/// after decoding) grant, then `check` (threshold mode: the named record), the key's budget
-/// and `evaluate` (which charges the caller's quota), in the order of `spec/07-flow-b.md`
-/// §7.4.
+/// A flow B batch, single or threshold: the caller's flow and body digest, then (off the
+/// async workers, after decoding) its grant, `check` (threshold mode: the named record), the
+/// key's budget and `evaluate` (which charges the caller's quota), in the order of
+/// `spec/07-flow-b.md` §7.4.
 async fn bulk_batch(
     state: Arc<AppState>,
-    headers: &HeaderMap,
+    caller: &Authenticated,
     body: Bytes,
     check: impl FnOnce(&BatchRequest) -> Result<()> + Send + 'static,
     evaluate: impl FnOnce(&CallerId, &BatchRequest) -> Result<Vec<u8>> + Send + 'static,
 ) -> Result<Vec<u8>> {
-    let caller = state.callers.authenticate(headers)?;
-    caller.require(crate::auth::Flow::B)?;
-    let id = caller.id.clone();
+    caller.caller.require(crate::auth::Flow::B)?;
+    caller.check_body(&body)?;
+    let id = caller.caller.id.clone();
     let s = state.clone();
     let (response, count) = blocking(move || {
         // The count is checked before any element is decoded (`BatchRequest::from_bytes`).
@@ -131,6 +132,21 @@ async fn bulk_batch(
     .await?;
     state.metrics.evaluated("B", count);
     Ok(response)
+}
+
+/// Flow H's entry check (`spec/05-flow-h.md` §5.8): no credential on the request, then one
+/// evaluation from the rate limit that needs no identity.
+///
+/// # Errors
+/// [`ServerError::CredentialOnAnonymousRoute`]; [`ServerError::RateLimited`].
+fn anonymous(state: &AppState, headers: &axum::http::HeaderMap) -> Result<()> {
+    let named = ["signature", "signature-input", "authorization", "cookie"]
+        .iter()
+        .any(|name| headers.contains_key(*name));
+    if named {
+        return Err(ServerError::CredentialOnAnonymousRoute);
+    }
+    state.flow_h_rate.take()
 }
 
 /// One evaluation of flow H or A: `role`'s budget charged (off the async workers), then `f`,

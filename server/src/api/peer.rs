@@ -23,7 +23,9 @@ fn caller(threshold: &ThresholdState, identity: PeerIdentity) -> Result<u16> {
     identity
         .0
         .and_then(|digest| threshold.peer_index(&digest))
-        .ok_or(ServerError::Unauthenticated)
+        .ok_or(ServerError::Unauthenticated(
+            crate::error::AuthRefusal::UnknownCaller,
+        ))
 }
 
 async fn deal(

@@ -5,14 +5,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
 use blindnym::pseudonym::{attested, holder_derived};
 
 use super::public::not_served as refusal;
 use super::{bulk_batch, evaluate_one};
-use crate::auth::Flow;
+use crate::auth::Authenticated;
 use crate::error::Result;
 use crate::kit::{now, octets};
 use crate::single::Single;
@@ -20,12 +19,13 @@ use crate::state::AppState;
 
 type Served = State<(Arc<AppState>, Arc<Single>)>;
 
+/// Flow H takes no caller (`spec/05-flow-h.md` §5.8): the rate limit needs no identity.
 async fn flow_h(
     State((state, single)): Served,
-    headers: HeaderMap,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    state.callers.authenticate(&headers)?.require(Flow::H)?;
+    super::anonymous(&state, &headers)?;
     let request = holder_derived::Request::from_bytes(&body)?;
     let response = evaluate_one(&state, "holder-derived", "H", move || {
         Ok(single.holder_derived.evaluate(&request, &mut rand::rng())?)
@@ -36,11 +36,12 @@ async fn flow_h(
 
 async fn flow_a(
     State((state, single)): Served,
-    headers: HeaderMap,
+    caller: Authenticated,
     body: Bytes,
 ) -> Result<Response> {
     // The subject comes from the authentication layer, never from the body.
-    let subject = state.callers.authenticate(&headers)?.subject()?;
+    let subject = caller.caller.subject()?;
+    caller.check_body(&body)?;
     let request = attested::Request::from_bytes(&body)?;
     let evaluation = evaluate_one(&state, "attested", "A", move || {
         Ok(single
@@ -53,12 +54,12 @@ async fn flow_a(
 
 async fn flow_b(
     State((state, single)): Served,
-    headers: HeaderMap,
+    caller: Authenticated,
     body: Bytes,
 ) -> Result<Response> {
     let answer = bulk_batch(
         state,
-        &headers,
+        &caller,
         body,
         |_| Ok(()),
         move |id, request| {

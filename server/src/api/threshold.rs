@@ -2,8 +2,8 @@
 //! §12.8, §12.12): the signed verification shares, flow H share answers, the tweak record of a
 //! flow B domain or of the authenticated flow A subject (running the shared inversion with the
 //! peers when there is none yet), flow B share answers under a named record, and flow A's two
-//! rounds. Callers authenticate as for the single evaluator; flow A's subject comes from the
-//! token, never from a body.
+//! rounds. Callers sign each request for this evaluator alone (`crate::auth`); flow A's
+//! subject comes from the caller's key, never from a body; flow H takes no caller.
 
 use std::sync::Arc;
 
@@ -19,7 +19,7 @@ use blindnym::threshold::inversion::{RunId, Target};
 
 use super::public::not_served as refusal;
 use super::{bulk_batch, evaluate_one};
-use crate::auth::Flow;
+use crate::auth::{Authenticated, Flow};
 use crate::error::Result;
 use crate::kit::{blocking, hex_header, octets};
 use crate::state::AppState;
@@ -39,12 +39,13 @@ async fn epoch_shares(State((_, threshold)): Served) -> Response {
 }
 
 /// `POST /v1/threshold/flow-h/evaluate`: this evaluator's share answer with its proof.
+/// Flow H takes no caller (`spec/05-flow-h.md` §5.8): the rate limit needs no identity.
 async fn flow_h(
     State((state, threshold)): Served,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    state.callers.authenticate(&headers)?.require(Flow::H)?;
+    super::anonymous(&state, &headers)?;
     let request = holder_derived::Request::from_bytes(&body)?;
     let response = evaluate_one(&state, "holder-derived", "H", move || {
         Ok(threshold
@@ -65,9 +66,13 @@ async fn record(threshold: Arc<ThresholdState>, target: Target, renew: bool) -> 
     Ok(octets(installed.record))
 }
 
-/// A data holder's domain, from the body, after its token, flow and grant are checked.
-fn granted_domain(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Target> {
-    state.callers.authorize_domain(headers, body)?;
+/// A data holder's domain, from the body, after its flow, body digest and grant are checked.
+fn granted_domain(state: &AppState, caller: &Authenticated, body: &[u8]) -> Result<Target> {
+    caller.caller.require(Flow::B)?;
+    caller.check_body(body)?;
+    if !blindnym::pseudonym::bulk::Policy::allows(state.callers.grants(), &caller.caller.id, body) {
+        return Err(crate::error::ServerError::Unauthorized);
+    }
     Ok(Target::domain(body)?)
 }
 
@@ -75,10 +80,10 @@ fn granted_domain(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<
 /// for the domain are made under; the first request for a domain runs the inversion.
 async fn tweak(
     State((state, threshold)): Served,
-    headers: HeaderMap,
+    caller: Authenticated,
     body: Bytes,
 ) -> Result<Response> {
-    let domain = granted_domain(&state, &headers, &body)?;
+    let domain = granted_domain(&state, &caller, &body)?;
     record(threshold, domain, false).await
 }
 
@@ -86,10 +91,10 @@ async fn tweak(
 /// evaluators that answer now, when too few hold a share under the current record.
 async fn renew(
     State((state, threshold)): Served,
-    headers: HeaderMap,
+    caller: Authenticated,
     body: Bytes,
 ) -> Result<Response> {
-    let domain = granted_domain(&state, &headers, &body)?;
+    let domain = granted_domain(&state, &caller, &body)?;
     record(threshold, domain, true).await
 }
 
@@ -97,6 +102,7 @@ async fn renew(
 /// under the record named by the `Blindnym-Tweak` header.
 async fn flow_b(
     State((state, threshold)): Served,
+    caller: Authenticated,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
@@ -105,7 +111,7 @@ async fn flow_b(
     // The record is checked before the budget or quota is charged (§12.12.4).
     let answer = bulk_batch(
         state,
-        &headers,
+        &caller,
         body,
         move |request| check.check_installed(&Target::domain(request.domain())?, &tweak),
         move |id, request| threshold.evaluate_bulk(id, request, &tweak),
@@ -116,14 +122,14 @@ async fn flow_b(
 
 /// `POST /v1/threshold/flow-a/record`: the tweak record of the authenticated subject; the
 /// first request runs the subject's inversion with the peers.
-async fn subject_record(State((state, threshold)): Served, headers: HeaderMap) -> Result<Response> {
-    let subject = state.callers.authenticate(&headers)?.subject()?;
+async fn subject_record(State((_, threshold)): Served, caller: Authenticated) -> Result<Response> {
+    let subject = caller.caller.subject()?;
     record(threshold, Target::Subject(subject), false).await
 }
 
 /// `POST /v1/threshold/flow-a/record/renew`: a new inversion for the authenticated subject.
-async fn subject_renew(State((state, threshold)): Served, headers: HeaderMap) -> Result<Response> {
-    let subject = state.callers.authenticate(&headers)?.subject()?;
+async fn subject_renew(State((_, threshold)): Served, caller: Authenticated) -> Result<Response> {
+    let subject = caller.caller.subject()?;
     record(threshold, Target::Subject(subject), true).await
 }
 
@@ -132,10 +138,12 @@ async fn subject_renew(State((state, threshold)): Served, headers: HeaderMap) ->
 /// names (`Blindnym-Session`).
 async fn flow_a(
     State((state, threshold)): Served,
+    caller: Authenticated,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let subject = state.callers.authenticate(&headers)?.subject()?;
+    let subject = caller.caller.subject()?;
+    caller.check_body(&body)?;
     let tweak: [u8; 32] = hex_header(&headers, TWEAK_HEADER)?;
     let request = attested::Request::from_bytes(&body)?;
     // The record is checked before the budget is charged (§12.12.4).
@@ -154,11 +162,13 @@ async fn flow_a(
 /// `POST /v1/threshold/flow-a/sign`: round two of the session named by `Blindnym-Session`,
 /// for the same authenticated subject: this evaluator's signature share.
 async fn flow_a_sign(
-    State((state, threshold)): Served,
+    State((_, threshold)): Served,
+    caller: Authenticated,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let subject = state.callers.authenticate(&headers)?.subject()?;
+    let subject = caller.caller.subject()?;
+    caller.check_body(&body)?;
     let session: RunId = hex_header(&headers, SESSION_HEADER)?;
     let request = SigningRequest::from_bytes(&body)?;
     let share = blocking(move || threshold.sign_attested(&subject, &session, &request)).await?;

@@ -9,6 +9,7 @@ mod postgres;
 
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use blindnym::pseudonym::bulk::{CallerId, Quota};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -36,7 +37,11 @@ enum Backend {
 pub struct Store {
     backend: Backend,
     quota_limit: u64,
+    nonces_spent: AtomicU64,
 }
+
+/// Expired nonces are forgotten once every this many spent.
+pub(crate) const PRUNE_EVERY: u64 = 256;
 
 pub(crate) fn as_i64(value: u64) -> Result<i64> {
     i64::try_from(value).map_err(|_| ServerError::Store(format!("count {value} too large")))
@@ -56,11 +61,16 @@ impl Store {
              CREATE TABLE IF NOT EXISTS budgets (key TEXT PRIMARY KEY, used INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS quotas (
                  caller BLOB NOT NULL, domain BLOB NOT NULL, used INTEGER NOT NULL,
-                 PRIMARY KEY (caller, domain));",
+                 PRIMARY KEY (caller, domain));
+             CREATE TABLE IF NOT EXISTS nonces (
+                 caller BLOB NOT NULL, nonce BLOB NOT NULL, expires INTEGER NOT NULL,
+                 PRIMARY KEY (caller, nonce));
+             CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires);",
         )?;
         Ok(Self {
             backend: Backend::Sqlite(Mutex::new(connection)),
             quota_limit,
+            nonces_spent: AtomicU64::new(0),
         })
     }
 
@@ -73,6 +83,7 @@ impl Store {
         Ok(Self {
             backend: Backend::Postgres(Postgres::connect(url)?),
             quota_limit,
+            nonces_spent: AtomicU64::new(0),
         })
     }
 
@@ -146,6 +157,35 @@ impl Store {
             Ok(())
         } else {
             Err(ServerError::Protocol(blindnym::Error::BudgetExhausted))
+        }
+    }
+
+    /// Spends a request signature's `nonce` of `caller` (its public key), remembered until
+    /// `expires` (seconds): `false` when this evaluator — any replica sharing the store — has
+    /// already accepted it (`spec/12-threshold.md` §12.12.6). Nonces expired before `now`
+    /// are forgotten along the way.
+    ///
+    /// # Errors
+    /// [`ServerError::Store`].
+    pub fn spend_nonce(&self, caller: &[u8], nonce: &[u8], expires: u64, now: u64) -> Result<bool> {
+        let prune = self
+            .nonces_spent
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(PRUNE_EVERY);
+        let (expires, now) = (as_i64(expires)?, as_i64(now)?);
+        match &self.backend {
+            Backend::Postgres(pg) => pg.spend_nonce(caller, nonce, expires, now, prune),
+            Backend::Sqlite(connection) => Self::sqlite(connection, |c| {
+                if prune {
+                    c.execute("DELETE FROM nonces WHERE expires < ?1", params![now])?;
+                }
+                let changed = c.execute(
+                    "INSERT INTO nonces (caller, nonce, expires) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (caller, nonce) DO NOTHING",
+                    params![caller, nonce, expires],
+                )?;
+                Ok(changed == 1)
+            }),
         }
     }
 

@@ -33,7 +33,11 @@ const SCHEMA: &str = "
         key TEXT PRIMARY KEY, used BIGINT NOT NULL CHECK (used >= 0));
     CREATE TABLE IF NOT EXISTS blindnym_quotas (
         caller BYTEA NOT NULL, domain BYTEA NOT NULL, used BIGINT NOT NULL CHECK (used >= 0),
-        PRIMARY KEY (caller, domain));";
+        PRIMARY KEY (caller, domain));
+    CREATE TABLE IF NOT EXISTS blindnym_nonces (
+        caller BYTEA NOT NULL, nonce BYTEA NOT NULL, expires BIGINT NOT NULL,
+        PRIMARY KEY (caller, nonce));
+    CREATE INDEX IF NOT EXISTS blindnym_nonces_expires ON blindnym_nonces (expires);";
 
 impl Postgres {
     /// Connects [`CONNECTIONS`] clients to `url` and creates the tables (under an advisory
@@ -104,6 +108,32 @@ impl Postgres {
             }
         };
         Ok(changed == 1)
+    }
+
+    /// Records `nonce` of `caller` until `expires`; `false` when it was already recorded.
+    /// Every [`super::PRUNE_EVERY`]th call first forgets nonces expired before `now`.
+    pub(crate) fn spend_nonce(
+        &self,
+        caller: &[u8],
+        nonce: &[u8],
+        expires: i64,
+        now: i64,
+        prune: bool,
+    ) -> Result<bool> {
+        let (caller, nonce) = (caller.to_vec(), nonce.to_vec());
+        self.run(move |c| {
+            if prune {
+                c.execute("DELETE FROM blindnym_nonces WHERE expires < $1", &[&now])
+                    .map_err(store_error)?;
+            }
+            c.execute(
+                "INSERT INTO blindnym_nonces (caller, nonce, expires) VALUES ($1, $2, $3)
+                 ON CONFLICT (caller, nonce) DO NOTHING",
+                &[&caller, &nonce, &expires],
+            )
+            .map(|changed| changed == 1)
+            .map_err(store_error)
+        })
     }
 
     /// The count of `counter` (0 when never charged).

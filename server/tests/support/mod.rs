@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use blindnym::caller_auth::{self, RequestSigner};
 use blindnym::pseudonym::{KeySetSigner, KeySetVerifier, SignedKeySet, VerifiedKeySet};
 use blindnym_server::config::read_secret;
 use blindnym_server::{AppState, Config, dev, serve};
@@ -17,6 +18,8 @@ use tokio::sync::oneshot;
 
 pub struct Running {
     pub url: String,
+    /// The development folder: the configuration's data folder's parent.
+    pub dev_dir: std::path::PathBuf,
     pub state: Arc<AppState>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<blindnym_server::Result<()>>,
@@ -32,15 +35,24 @@ impl Running {
 }
 
 pub async fn start(config: &Config) -> Running {
-    let state = Arc::new(AppState::new(config).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address: SocketAddr = listener.local_addr().unwrap();
+    // Callers sign for the address they reach: this one.
+    let mut config = config.clone();
+    config.server.authority = Some(address.to_string());
+    let state = Arc::new(AppState::new(&config).unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(serve(listener, state.clone(), None, async move {
         let _ = stopped.await;
     }));
     Running {
         url: format!("http://{address}"),
+        dev_dir: config
+            .server
+            .data_dir
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf(),
         state,
         stop: Some(stop),
         task,
@@ -59,11 +71,79 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-pub async fn post(url: &str, token: Option<&str>, body: Vec<u8>) -> (u16, Vec<u8>) {
+/// The development data holder's request key in `dir` (flow B).
+pub fn data_holder(dir: &Path) -> RequestSigner {
+    dev::caller_key(dir, dev::DEV_DATA_HOLDER_KEY).unwrap()
+}
+
+/// The development holder's request key in `dir` (flow A, subject alice).
+pub fn holder(dir: &Path) -> RequestSigner {
+    dev::caller_key(dir, dev::DEV_HOLDER_KEY).unwrap()
+}
+
+/// The headers of a POST to `url` signed by `signer` (`blindnym::caller_auth`), for the
+/// development realm, with the optional tweak and session headers it covers.
+pub fn signed_headers(
+    url: &str,
+    signer: &RequestSigner,
+    tweak: Option<&str>,
+    session: Option<&str>,
+    body: &[u8],
+) -> Vec<(String, String)> {
+    let signed = signer
+        .sign_post(
+            url,
+            dev::DEV_REALM,
+            tweak,
+            session,
+            body,
+            now(),
+            &mut rand::rng(),
+        )
+        .unwrap();
+    let mut headers = vec![
+        ("content-digest".to_owned(), signed.content_digest),
+        ("signature-input".to_owned(), signed.signature_input),
+        ("signature".to_owned(), signed.signature),
+        (
+            caller_auth::REALM_HEADER.to_owned(),
+            dev::DEV_REALM.to_owned(),
+        ),
+    ];
+    if let Some(tweak) = tweak {
+        headers.push(("blindnym-tweak".to_owned(), tweak.to_owned()));
+    }
+    if let Some(session) = session {
+        headers.push(("blindnym-session".to_owned(), session.to_owned()));
+    }
+    headers
+}
+
+/// A POST of `body` with exactly `headers`.
+pub async fn post_headers(
+    url: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+) -> (u16, Vec<u8>) {
+    let mut request = client().post(url).body(body);
+    for (name, value) in headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let response = request.send().await.unwrap();
+    (
+        response.status().as_u16(),
+        response.bytes().await.unwrap().to_vec(),
+    )
+}
+
+/// A POST signed by `signer`, or unsigned.
+pub async fn post(url: &str, signer: Option<&RequestSigner>, body: Vec<u8>) -> (u16, Vec<u8>) {
     let client = client();
-    let mut request = client.post(url).body(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
+    let mut request = client.post(url).body(body.clone());
+    if let Some(signer) = signer {
+        for (name, value) in signed_headers(url, signer, None, None, &body) {
+            request = request.header(name, value);
+        }
     }
     let response = request.send().await.unwrap();
     (

@@ -67,4 +67,7 @@ pub enum Command {
     /// Pseudonymise one column of a CSV or JSON Lines register through an evaluator service,
     /// verifying every proof; resumes after a crash from the last completed batch.
     Pseudonymise(PseudonymiseArgs),
+    /// Make a caller's request key (mode 0600) and print its public key for the evaluators'
+    /// `[[callers]]`.
+    Keygen(crate::keygen::KeygenArgs),
 }

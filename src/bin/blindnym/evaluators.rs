@@ -9,6 +9,8 @@ use blindnym::pseudonym::bulk::{BatchResponse, DataHolder};
 use blindnym::pseudonym::{KeySetVerifier, Pseudonym, SignedKeySet, VerifiedKeySet};
 use blindnym::threshold::SignedEpochShares;
 
+use blindnym::caller_auth::{self, RequestSigner};
+
 use crate::Error;
 use crate::pseudonymise::PseudonymiseArgs;
 use crate::threshold_set::ThresholdSet;
@@ -17,6 +19,40 @@ pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// The data holder's request key and realm: every request is signed for the one evaluator
+/// it goes to (`blindnym::caller_auth`, RFC 9421), so no evaluator can replay it to another.
+pub(crate) struct Signing {
+    pub(crate) key: RequestSigner,
+    pub(crate) realm: String,
+}
+
+impl Signing {
+    /// A signed POST of `body` to `url`, with `Blindnym-Tweak` when given.
+    pub(crate) fn post(
+        &self,
+        agent: &ureq::Agent,
+        url: &str,
+        tweak: Option<&str>,
+        body: &[u8],
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        let signed = self
+            .key
+            .sign_post(url, &self.realm, tweak, None, body, now(), &mut rand::rng())
+            .map_err(|e| ureq::Error::BadUri(format!("cannot sign for {url}: {e}")))?;
+        let mut request = agent
+            .post(url)
+            .header("Content-Type", "application/octet-stream")
+            .header("Content-Digest", &signed.content_digest)
+            .header("Signature-Input", &signed.signature_input)
+            .header("Signature", &signed.signature)
+            .header(caller_auth::REALM_HEADER, &self.realm);
+        if let Some(tweak) = tweak {
+            request = request.header("Blindnym-Tweak", tweak);
+        }
+        request.send(body)
+    }
 }
 
 /// A transport failure worth retrying, or the evaluator's refusal with its code and reason.
@@ -112,8 +148,8 @@ pub enum Evaluators {
         agent: ureq::Agent,
         /// Its flow B URL.
         url: String,
-        /// The bearer token.
-        token: String,
+        /// The request key.
+        signing: Box<Signing>,
         /// Attempts per batch.
         retries: u32,
     },
@@ -128,7 +164,7 @@ impl Evaluators {
     /// # Errors
     /// An unreachable evaluator, a refusal, or a key set, share set or record that does not
     /// verify against the anchor.
-    pub fn connect(args: &PseudonymiseArgs, token: String) -> Result<(Self, DataHolder), Error> {
+    pub fn connect(args: &PseudonymiseArgs, signing: Signing) -> Result<(Self, DataHolder), Error> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(60)))
             .http_status_as_error(false)
@@ -157,7 +193,7 @@ impl Evaluators {
                 Evaluators::Single {
                     agent,
                     url,
-                    token,
+                    signing: Box::new(signing),
                     retries: args.retries,
                 },
                 holder,
@@ -179,7 +215,7 @@ impl Evaluators {
         let mut set = ThresholdSet {
             agent,
             urls,
-            token,
+            signing,
             retries: args.retries,
             domain: args.domain.as_bytes().to_vec(),
             shares,
@@ -206,18 +242,11 @@ impl Evaluators {
             Evaluators::Single {
                 agent,
                 url,
-                token,
+                signing,
                 retries,
             } => {
-                let answer = with_retries(*retries, || {
-                    exchange(
-                        agent
-                            .post(url.as_str())
-                            .header("Authorization", &format!("Bearer {token}"))
-                            .header("Content-Type", "application/octet-stream")
-                            .send(&body[..]),
-                    )
-                })?;
+                let answer =
+                    with_retries(*retries, || exchange(signing.post(agent, url, None, &body)))?;
                 Ok(holder.finalize_batch(&blinded, &BatchResponse::from_bytes(&answer)?, now())?)
             }
             Evaluators::Threshold(set) => set.batch(holder, &blinded, &body),

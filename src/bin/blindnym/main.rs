@@ -15,6 +15,7 @@
 mod args;
 mod chart;
 mod evaluators;
+mod keygen;
 mod measure;
 mod nation;
 mod progress;
@@ -192,6 +193,15 @@ fn run(args: &Args) -> Result<bool, Error> {
 /// Parses the command line and runs: exit 0, 2 on a verification mismatch, 1 on an error.
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(args::Command::Keygen(keygen)) = &args.command {
+        return match keygen::run(keygen) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("blindnym keygen: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(args::Command::Pseudonymise(pseudonymise)) = &args.command {
         return match pseudonymise::run(pseudonymise) {
             Ok(()) => ExitCode::SUCCESS,

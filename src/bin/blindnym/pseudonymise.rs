@@ -30,9 +30,11 @@ pub struct PseudonymiseArgs {
     /// a threshold set (in order of preference): any `t` of them serve each batch.
     #[arg(long = "evaluator", value_name = "URL", required = true)]
     pub evaluators: Vec<String>,
-    /// A file holding the bearer token (mode 0600).
+    /// The data holder's request key (64 hex digits, mode 0600; `blindnym keygen` makes one,
+    /// `blindnym-server --dev` writes `blindnym-dev/data-holder.key`). Every request is
+    /// signed with it for the one evaluator it goes to.
     #[arg(long, value_name = "PATH")]
-    pub token_file: PathBuf,
+    pub key_file: PathBuf,
     /// The key-set signer's public key (the trust anchor), as hex or as a file holding the
     /// hex (`blindnym-server --dev` prints it and writes `blindnym-dev/anchor.hex`).
     #[arg(long, value_name = "HEX|PATH")]
@@ -137,8 +139,11 @@ pub fn run(args: &PseudonymiseArgs) -> Result<(), Error> {
         }
         None => Format::Csv,
     };
-    let token = std::fs::read_to_string(&args.token_file)?.trim().to_owned();
-    let (mut evaluators, holder) = Evaluators::connect(args, token)?;
+    let signing = crate::evaluators::Signing {
+        key: crate::keygen::read_key(&args.key_file)?,
+        realm: args.realm.clone(),
+    };
+    let (mut evaluators, holder) = Evaluators::connect(args, signing)?;
 
     // Resume from the saved progress, or start a new output.
     let progress = Progress::load(&args.output)?;

@@ -12,13 +12,13 @@ use blindnym::threshold::{ShareResponse, VerificationShares};
 use sha2::{Digest, Sha256};
 
 use crate::Error;
-use crate::evaluators::{Failure, exchange, now, with_retries};
+use crate::evaluators::{Failure, Signing, exchange, now, with_retries};
 
 /// The evaluators of a threshold set, with the domain's record their answers are made under.
 pub struct ThresholdSet {
     pub(crate) agent: ureq::Agent,
     pub(crate) urls: Vec<String>,
-    pub(crate) token: String,
+    pub(crate) signing: Signing,
     pub(crate) retries: u32,
     pub(crate) domain: Vec<u8>,
     pub(crate) shares: VerificationShares,
@@ -42,12 +42,12 @@ impl ThresholdSet {
         let bytes = with_retries(self.retries, || {
             let mut last = Failure::Retry("no evaluator".into());
             for url in &self.urls {
-                match exchange(
-                    self.agent
-                        .post(&format!("{url}{path}"))
-                        .header("Authorization", &format!("Bearer {}", self.token))
-                        .send(&self.domain[..]),
-                ) {
+                match exchange(self.signing.post(
+                    &self.agent,
+                    &format!("{url}{path}"),
+                    None,
+                    &self.domain,
+                )) {
                     Ok(bytes) => return Ok(bytes),
                     Err(failure) => last = failure,
                 }
@@ -86,14 +86,12 @@ impl ThresholdSet {
             let (mut responses, mut conflicts) = (Vec::new(), 0usize);
             let (mut refused, mut retryable) = (None, false);
             for url in &self.urls {
-                let answer = exchange(
-                    self.agent
-                        .post(&format!("{url}/v1/threshold/flow-b/evaluate"))
-                        .header("Authorization", &format!("Bearer {}", self.token))
-                        .header("Content-Type", "application/octet-stream")
-                        .header("Blindnym-Tweak", &current.digest)
-                        .send(body),
-                );
+                let answer = exchange(self.signing.post(
+                    &self.agent,
+                    &format!("{url}/v1/threshold/flow-b/evaluate"),
+                    Some(&current.digest),
+                    body,
+                ));
                 match answer {
                     Ok(bytes) => match ShareResponse::from_bytes(&bytes) {
                         Ok(response) => responses.push(response),
