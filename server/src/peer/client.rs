@@ -1,6 +1,7 @@
 //! This evaluator as a client of its peers (`spec/12-threshold.md` §12.12): it presents its
-//! own peer certificate, trusts only the peer CA, and carries the inversion's three rounds and
-//! the private-share fetch. Asynchronous (reqwest on the service's tokio runtime, rustls with
+//! own peer certificate, trusts for each peer only the certificate pinned for its index
+//! (issued by the peer CA), and carries the inversion's three rounds and the private-share
+//! fetch. Asynchronous (reqwest on the service's tokio runtime, rustls with
 //! ring as on the listener): a coordination holds no thread while it waits on its peers.
 
 use std::collections::HashMap;
@@ -15,6 +16,7 @@ use blindnym::threshold::inversion::{
     DealRequest, Dealing, FinishRequest, MaskedProduct, PrivateShare, ProductRequest, RunId,
 };
 
+use super::pinned::PinnedPeer;
 use crate::config::{ThresholdSection, check_private};
 use crate::error::{Result, ServerError};
 use crate::kit::pem_certificates;
@@ -29,7 +31,7 @@ const PEER_TIMEOUT: Duration = Duration::from_secs(30);
 /// This evaluator as a client of its peers.
 #[derive(Debug)]
 pub struct PeerClient {
-    http: reqwest::Client,
+    http: HashMap<u16, reqwest::Client>,
     urls: HashMap<u16, String>,
     certificates: HashMap<[u8; 32], u16>,
 }
@@ -51,23 +53,32 @@ impl PeerClient {
         for ca in pem_certificates(&section.peer_ca_file)? {
             roots.add(ca).map_err(|e| bad("peer_ca_file", &e))?;
         }
-        let key = PrivateKeyDer::from_pem_file(&section.peer_key_file)
-            .map_err(|e| bad("peer_key_file", &e))?;
-        let tls = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| bad("TLS", &e))?
-            .with_root_certificates(roots)
-            .with_client_auth_cert(pem_certificates(&section.peer_cert_file)?, key)
-            .map_err(|e| bad("peer_cert_file", &e))?;
-        // Peers only: no redirects, no proxies from the environment.
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(PEER_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .map_err(|e| bad("peer client", &e))?;
-        let (mut urls, mut certificates) = (HashMap::new(), HashMap::new());
+        let roots = Arc::new(roots);
+        let chain = pem_certificates(&section.peer_cert_file)?;
+        // One client per peer, each trusting only that peer's pinned certificate (review L4).
+        let client_for = |pin: [u8; 32]| -> Result<reqwest::Client> {
+            let key = PrivateKeyDer::from_pem_file(&section.peer_key_file)
+                .map_err(|e| bad("peer_key_file", &e))?;
+            let verifier = PinnedPeer::new(roots.clone(), provider.clone(), pin)
+                .map_err(|e| bad("peer_ca_file", &e))?;
+            let tls = ClientConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| bad("TLS", &e))?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verifier))
+                .with_client_auth_cert(chain.clone(), key)
+                .map_err(|e| bad("peer_cert_file", &e))?;
+            // Peers only: no redirects, no proxies from the environment.
+            reqwest::Client::builder()
+                .tls_backend_preconfigured(tls)
+                .timeout(PEER_TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .build()
+                .map_err(|e| bad("peer client", &e))
+        };
+        let (mut urls, mut certificates, mut http) =
+            (HashMap::new(), HashMap::new(), HashMap::new());
         for peer in &section.peers {
             let digest: [u8; 32] = hex::decode(&peer.cert_sha256)
                 .ok()
@@ -80,7 +91,10 @@ impl PeerClient {
             {
                 return Err(bad("peers", &format!("index {} repeated", peer.index)));
             }
-            certificates.insert(digest, peer.index);
+            if certificates.insert(digest, peer.index).is_some() {
+                return Err(bad("peers", &"one cert_sha256 for two evaluators"));
+            }
+            http.insert(peer.index, client_for(digest)?);
         }
         Ok(Self {
             http,
@@ -104,19 +118,19 @@ impl PeerClient {
     /// A call to peer `index`: its `200` body (at most [`MAX_PEER_BODY`] bytes). Any other
     /// answer, or none, is [`ServerError::Peers`].
     async fn call(&self, index: u16, path: &str, body: Option<Vec<u8>>) -> Result<Vec<u8>> {
-        let base = self.urls.get(&index).ok_or(ServerError::Protocol(
-            blindnym::Error::UnknownEvaluator { index },
-        ))?;
+        let unknown = ServerError::Protocol(blindnym::Error::UnknownEvaluator { index });
+        let (Some(base), Some(http)) = (self.urls.get(&index), self.http.get(&index)) else {
+            return Err(unknown);
+        };
         let url = format!("{base}{path}");
         let unreachable =
             |e: &dyn std::fmt::Display| ServerError::Peers(format!("evaluator {index}: {e}"));
         let request = match body {
-            Some(body) => self
-                .http
+            Some(body) => http
                 .post(&url)
                 .header("Content-Type", "application/octet-stream")
                 .body(body),
-            None => self.http.get(&url),
+            None => http.get(&url),
         };
         let mut response = request.send().await.map_err(|e| unreachable(&e))?;
         let status = response.status().as_u16();

@@ -3,6 +3,7 @@
 //! are in `api::peer`.
 
 mod client;
+mod pinned;
 mod tls;
 
 pub(crate) use client::MAX_PEER_BODY;
