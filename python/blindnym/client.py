@@ -140,8 +140,9 @@ def _exchange(url: str, key: Optional["RequestKey"], body: Optional[bytes], head
 
 
 class Evaluators:
-    """The evaluator (one URL) or the threshold set (several URLs, every evaluator of the
-    set) a data holder pseudonymises through, for one domain.
+    """The evaluator (one URL) or the threshold set (several URLs: every evaluator of the
+    set, in index order, evaluator 1 first) a data holder pseudonymises through, for one
+    domain. An answer under another evaluator's index than its URL's is dropped.
 
     `key` is the data holder's request key (a `RequestKey`, or the path of its key file):
     every request is signed with it for the one evaluator it goes to. `anchor` is the key-set
@@ -175,6 +176,7 @@ class Evaluators:
         self.holder = DataHolder(self.key_set, self.domain)
         self.shares = None
         self.record = None
+        self._batches = 0
         if len(self.urls) > 1:
             signed = self._with_retries(lambda: self._first("/v1/threshold/epoch-shares", None))
             self.shares = verify_epoch_shares(signed, self.key_set)
@@ -258,12 +260,25 @@ class Evaluators:
         for attempt in range(self.retries):
             responses, conflicts, refused, retryable = [], 0, None, False
             too_few = None
-            for url in self.urls:
+            # Each batch starts one evaluator further on, so every evaluator answers about
+            # t/n of the batches (per-evaluator quotas sized Q*t/n still give Q; review M5).
+            self._batches += 1
+            start = self._batches % len(self.urls)
+            order = [(start + step) % len(self.urls) for step in range(len(self.urls))]
+            for position, url in ((p + 1, self.urls[p]) for p in order):
                 try:
-                    responses.append(_exchange(
+                    response = _exchange(
                         url + "/v1/threshold/flow-b/evaluate", self.key, request,
                         headers={"Blindnym-Tweak": self.digest}, timeout=self.timeout,
-                        realm=self.realm))
+                        realm=self.realm)
+                    # The URLs are in index order: an answer claiming another evaluator's
+                    # index (bytes 4-5 of a ShareResponse) is dropped, its sender named, so
+                    # it cannot crowd out that evaluator's genuine answer (review L1).
+                    claimed = int.from_bytes(response[4:6], "big") if len(response) >= 6 else 0
+                    if claimed != position:
+                        last = f"{url} (evaluator {position}) answered as evaluator {claimed}: dropped"
+                        continue
+                    responses.append(response)
                 except _Retry as retry:
                     retryable, last = True, str(retry)
                 except EvaluatorRefused as refusal:

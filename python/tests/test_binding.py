@@ -98,6 +98,69 @@ def test_one_evaluator_equals_the_library(evaluator):
     assert error.value.code == "NullIdentity"
 
 
+class _Relabelling:
+    """A stand-in for evaluator 1 (review L1): it forwards each request to the real one,
+    signed anew for it, and relabels every flow B answer as evaluator 2's."""
+
+    def __init__(self, target: str, key: "blindnym.RequestKey"):
+        import http.server
+        import threading
+        import urllib.error
+        import urllib.request
+
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def forward(self, body):
+                url = target + self.path
+                request = urllib.request.Request(url, data=body, method=self.command)
+                if body is not None:
+                    tweak = self.headers.get("Blindnym-Tweak")
+                    for name, value in key.sign(url, REALM, body, tweak).items():
+                        request.add_header(name, value)
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        status, payload = response.status, response.read()
+                except urllib.error.HTTPError as error:
+                    status, payload = error.code, error.read()
+                if status == 200 and self.path.endswith("/flow-b/evaluate"):
+                    payload = payload[:4] + (2).to_bytes(2, "big") + payload[6:]
+                    outer.relabelled += 1
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_GET(self):
+                self.forward(None)
+
+            def do_POST(self):
+                self.forward(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+
+        self.relabelled = 0
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_an_answer_under_another_evaluators_index_is_dropped(threshold_set):
+    """L1: evaluator 1's answers arrive labelled as evaluator 2's. The client drops them, so
+    they cannot crowd out evaluator 2's genuine answers, and evaluators 2 and 3 serve."""
+    key = blindnym.RequestKey(open(threshold_set.key).read())
+    mock = _Relabelling(threshold_set.urls[0], key)
+    try:
+        urls = [mock.url] + threshold_set.urls[1:]
+        client = blindnym.Evaluators(urls, key, threshold_set.anchor, REALM, DOMAIN)
+        ids = pa.array([f"id-{n}" for n in range(100)])
+        assert client.pseudonymise(ids).equals(reference(threshold_set, ids))
+        assert mock.relabelled >= 1
+    finally:
+        mock.server.shutdown()
+
+
 def test_a_threshold_set_equals_the_library(threshold_set):
     client = blindnym.Evaluators(threshold_set.urls, threshold_set.key, threshold_set.anchor, REALM, DOMAIN)
     assert client.shares.t == 2

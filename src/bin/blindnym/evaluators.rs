@@ -220,6 +220,7 @@ impl Evaluators {
             domain: args.domain.as_bytes().to_vec(),
             shares,
             record: None,
+            batches: 0,
         };
         set.fetch_record(false)?;
         Ok((Evaluators::Threshold(Box::new(set)), holder))

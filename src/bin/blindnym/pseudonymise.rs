@@ -26,8 +26,9 @@ pub enum Format {
 /// `blindnym pseudonymise`.
 #[derive(ClapArgs, Debug)]
 pub struct PseudonymiseArgs {
-    /// The evaluator's base URL, e.g. http://127.0.0.1:8080. Repeat it for the evaluators of
-    /// a threshold set (in order of preference): any `t` of them serve each batch.
+    /// The evaluator's base URL, e.g. http://127.0.0.1:8080. Repeat it for every evaluator of
+    /// a threshold set, in index order (evaluator 1 first): any `t` of them serve each batch,
+    /// and an answer under another evaluator's index is dropped.
     #[arg(long = "evaluator", value_name = "URL", required = true)]
     pub evaluators: Vec<String>,
     /// The data holder's request key (64 hex digits, mode 0600; `blindnym keygen` makes one,

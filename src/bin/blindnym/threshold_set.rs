@@ -23,6 +23,8 @@ pub struct ThresholdSet {
     pub(crate) domain: Vec<u8>,
     pub(crate) shares: VerificationShares,
     pub(crate) record: Option<Record>,
+    /// Batches asked so far (the first evaluator asked rotates with it).
+    pub(crate) batches: usize,
 }
 
 /// A record and the digest evaluators name it by.
@@ -77,6 +79,7 @@ impl ThresholdSet {
         body: &[u8],
     ) -> Result<Vec<Pseudonym>, Error> {
         let t = usize::from(self.shares.params().t());
+        self.batches = self.batches.wrapping_add(1);
         let mut delay = Duration::from_millis(100);
         let mut last = String::new();
         for _ in 0..self.retries.max(1) {
@@ -85,7 +88,12 @@ impl ThresholdSet {
             };
             let (mut responses, mut conflicts) = (Vec::new(), 0usize);
             let (mut refused, mut retryable) = (None, false);
-            for url in &self.urls {
+            // Each batch starts one evaluator further on, so every evaluator answers about
+            // t/n of the batches and per-evaluator quotas sized `Q·t/n` still give `Q`
+            // (spec §12.7, review M5).
+            let start = self.batches % self.urls.len().max(1);
+            let order = (0..self.urls.len()).map(|step| (start + step) % self.urls.len());
+            for (position, url) in order.map(|p| (p, &self.urls[p])) {
                 let answer = exchange(self.signing.post(
                     &self.agent,
                     &format!("{url}/v1/threshold/flow-b/evaluate"),
@@ -93,8 +101,20 @@ impl ThresholdSet {
                     body,
                 ));
                 match answer {
+                    // The URLs are in index order: an answer claiming another evaluator's
+                    // index is dropped and its sender named (spec §12.5, review L1), so it
+                    // cannot crowd out that evaluator's genuine answer.
                     Ok(bytes) => match ShareResponse::from_bytes(&bytes) {
-                        Ok(response) => responses.push(response),
+                        Ok(response) if usize::from(response.answer.index) == position + 1 => {
+                            responses.push(response);
+                        }
+                        Ok(response) => {
+                            last = format!(
+                                "{url} (evaluator {}) answered as evaluator {}: dropped",
+                                position + 1,
+                                response.answer.index
+                            );
+                        }
                         Err(e) => last = format!("{url}: {e}"),
                     },
                     Err(Failure::Refused { code, .. }) if code == "TweakMismatch" => {

@@ -12,6 +12,12 @@
 //! 3. The holder aggregates one Ed25519 signature and forwards the same [`Assertion`] as with
 //!    one evaluator: the relying party's code does not change.
 //!
+//! **The holder's retry rule** (a MUST, `spec/12-threshold.md` §12.9.6): a signer sees every
+//! commitment before it signs, so it could refuse until the FROST `R` suits it. After a
+//! round-two refusal or timeout by signer `j`, do not retry the login with `j` among the
+//! signers: pick another `t`-subset of round one's answerers, or fail and report `j`; make
+//! at most 3 attempts per login.
+//!
 //! [`Request`]: crate::pseudonym::attested::Request
 //! [`Assertion`]: crate::pseudonym::attested::Assertion
 
