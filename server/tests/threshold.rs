@@ -402,8 +402,9 @@ async fn the_peer_api_takes_only_the_sets_certificates_and_no_replayed_round() {
     // No role byte asks for an inversion over the flow H key: an unknown role is malformed.
     let mut other_role = deal.clone();
     other_role[16] = b'H';
+    let same_run_of_another_coordinator = deal.clone();
     let results = tokio::task::spawn_blocking(move || {
-        let private = format!("{peer_url}/peer/v1/inversion/{run}/private");
+        let private = format!("{peer_url}/peer/v1/inversion/2/{run}/private");
         let deal_url = format!("{peer_url}/peer/v1/inversion/deal");
         (
             // No client certificate: the handshake fails.
@@ -423,6 +424,14 @@ async fn the_peer_api_takes_only_the_sets_certificates_and_no_replayed_round() {
                 &format!("{peer_url}/peer/v1/inversion/product"),
                 Some(product_request),
             ),
+            // L5: evaluator 3 dealing evaluator 2's run id takes a run of its own; it neither
+            // is refused nor blocks evaluator 2's.
+            peer_call(
+                &ca,
+                Some((&third.0, &third.1)),
+                &deal_url,
+                Some(same_run_of_another_coordinator),
+            ),
         )
     })
     .await
@@ -438,6 +447,11 @@ async fn the_peer_api_takes_only_the_sets_certificates_and_no_replayed_round() {
     assert_eq!((status, code(&body).as_str()), (400, "Malformed"));
     let (status, body) = results.6.unwrap();
     assert_eq!((status, code(&body).as_str()), (409, "TweakMismatch"));
+    assert_eq!(
+        results.7.unwrap().0,
+        200,
+        "runs are scoped by their coordinator"
+    );
     for stop in set.stops {
         let _ = stop.send(());
     }

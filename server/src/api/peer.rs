@@ -42,7 +42,7 @@ async fn deal(
 async fn private(
     State(threshold): State<Arc<ThresholdState>>,
     ConnectInfo(identity): ConnectInfo<PeerIdentity>,
-    UrlPath(run): UrlPath<String>,
+    UrlPath((coordinator, run)): UrlPath<(u16, String)>,
 ) -> Result<Response> {
     // The share goes only to the peer it is for, known by its certificate.
     let recipient = caller(&threshold, identity)?;
@@ -50,7 +50,7 @@ async fn private(
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or(ServerError::Protocol(blindnym::Error::Malformed))?;
-    let share = threshold.private_share(&run, recipient)?;
+    let share = threshold.private_share(coordinator, &run, recipient)?;
     Ok(octets(share.to_bytes().to_vec()))
 }
 
@@ -80,7 +80,10 @@ async fn finish(
 pub fn router(threshold: Arc<ThresholdState>) -> Router {
     Router::new()
         .route("/peer/v1/inversion/deal", post(deal))
-        .route("/peer/v1/inversion/{run}/private", get(private))
+        .route(
+            "/peer/v1/inversion/{coordinator}/{run}/private",
+            get(private),
+        )
         .route("/peer/v1/inversion/product", post(product))
         .route("/peer/v1/inversion/finish", post(finish))
         .layer(DefaultBodyLimit::max(MAX_PEER_BODY))

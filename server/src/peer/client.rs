@@ -169,8 +169,16 @@ impl PeerClient {
     ///
     /// # Errors
     /// [`ServerError::Peers`]; the share's decoding error.
-    pub async fn private_share(&self, index: u16, run: &RunId) -> Result<PrivateShare> {
-        let path = format!("/peer/v1/inversion/{}/private", hex::encode(run));
+    pub async fn private_share(
+        &self,
+        index: u16,
+        coordinator: u16,
+        run: &RunId,
+    ) -> Result<PrivateShare> {
+        let path = format!(
+            "/peer/v1/inversion/{coordinator}/{}/private",
+            hex::encode(run)
+        );
         let bytes = zeroize::Zeroizing::new(self.call(index, &path, None).await?);
         Ok(PrivateShare::from_bytes(&bytes)?)
     }

@@ -295,8 +295,13 @@ impl ThresholdState {
     /// # Errors
     /// `Protocol(UnknownEvaluator)` for a recipient outside the run, `Protocol(TweakMismatch)`
     /// for an unknown run.
-    pub fn private_share(&self, run: &RunId, recipient: u16) -> Result<PrivateShare> {
-        self.runs.private_share(run, recipient)
+    pub fn private_share(
+        &self,
+        coordinator: u16,
+        run: &RunId,
+        recipient: u16,
+    ) -> Result<PrivateShare> {
+        self.runs.private_share(coordinator, run, recipient)
     }
 
     /// Round two as a participant: fetches its private share from every other participant
@@ -315,9 +320,11 @@ impl ThresholdState {
         let mut privates = Vec::with_capacity(participants.len());
         for &dealer in &participants {
             privates.push(if dealer == self.index {
-                self.private_share(&request.run, self.index)?
+                self.private_share(coordinator, &request.run, self.index)?
             } else {
-                self.peers.private_share(dealer, &request.run).await?
+                self.peers
+                    .private_share(dealer, coordinator, &request.run)
+                    .await?
             });
         }
         blocking(move || {

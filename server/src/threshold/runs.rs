@@ -50,14 +50,16 @@ fn unknown_run() -> ServerError {
     ServerError::Protocol(blindnym::Error::TweakMismatch)
 }
 
-/// The runs under way at this participant.
+/// The runs under way at this participant, by coordinator and run: a peer that learns
+/// another coordinator's run id and deals it first takes a run of its own, not that one
+/// (review L5).
 #[derive(Default)]
 pub(crate) struct Runs {
-    runs: Mutex<HashMap<RunId, Run>>,
+    runs: Mutex<HashMap<(u16, RunId), Run>>,
 }
 
 impl Runs {
-    fn lock(&self) -> Result<MutexGuard<'_, HashMap<RunId, Run>>> {
+    fn lock(&self) -> Result<MutexGuard<'_, HashMap<(u16, RunId), Run>>> {
         self.runs
             .lock()
             .map_err(|_| ServerError::Store("run table lock poisoned".into()))
@@ -85,7 +87,7 @@ impl Runs {
         )?;
         let mut runs = self.lock()?;
         runs.retain(|_, run| run.started.elapsed() < RUN_LIFETIME);
-        if runs.contains_key(&request.run) {
+        if runs.contains_key(&(coordinator, request.run)) {
             return Err(ServerError::Protocol(blindnym::Error::Replayed));
         }
         if runs.len() >= MAX_RUNS
@@ -100,7 +102,7 @@ impl Runs {
             ));
         }
         runs.insert(
-            request.run,
+            (coordinator, request.run),
             Run {
                 coordinator,
                 target: request.target.clone(),
@@ -114,14 +116,20 @@ impl Runs {
         Ok(dealt.dealing)
     }
 
-    /// Round one's private share from this participant to `recipient`.
+    /// Round one's private share from this participant to `recipient` in `coordinator`'s
+    /// `run`.
     ///
     /// # Errors
     /// `Protocol(UnknownEvaluator)` for a recipient outside the run, `Protocol(TweakMismatch)`
     /// for an unknown run.
-    pub(crate) fn private_share(&self, run: &RunId, recipient: u16) -> Result<PrivateShare> {
+    pub(crate) fn private_share(
+        &self,
+        coordinator: u16,
+        run: &RunId,
+        recipient: u16,
+    ) -> Result<PrivateShare> {
         let runs = self.lock()?;
-        let run = runs.get(run).ok_or_else(unknown_run)?;
+        let run = runs.get(&(coordinator, *run)).ok_or_else(unknown_run)?;
         run.privates
             .iter()
             .find(|p| p.recipient() == recipient)
@@ -137,8 +145,7 @@ impl Runs {
     /// `Protocol(TweakMismatch)` for an unknown run or another coordinator.
     pub(crate) fn participants(&self, run: &RunId, coordinator: u16) -> Result<Vec<u16>> {
         let runs = self.lock()?;
-        runs.get(run)
-            .filter(|run| run.coordinator == coordinator)
+        runs.get(&(coordinator, *run))
             .map(|run| run.participants.clone())
             .ok_or_else(unknown_run)
     }
@@ -157,10 +164,7 @@ impl Runs {
         privates: &[PrivateShare],
     ) -> Result<MaskedProduct> {
         let mut runs = self.lock()?;
-        let run = runs
-            .get_mut(run)
-            .filter(|run| run.coordinator == coordinator)
-            .ok_or_else(unknown_run)?;
+        let run = runs.get_mut(&(coordinator, *run)).ok_or_else(unknown_run)?;
         let RunState::Dealt(participant) = core::mem::replace(&mut run.state, RunState::Spent)
         else {
             return Err(ServerError::Protocol(blindnym::Error::Replayed));
@@ -184,13 +188,7 @@ impl Runs {
     ) -> Result<(Target, TweakShare)> {
         let run = {
             let mut runs = self.lock()?;
-            if runs
-                .get(run)
-                .is_none_or(|run| run.coordinator != coordinator)
-            {
-                return Err(unknown_run());
-            }
-            runs.remove(run).ok_or_else(unknown_run)?
+            runs.remove(&(coordinator, *run)).ok_or_else(unknown_run)?
         };
         let RunState::Multiplied(participant) = run.state else {
             return Err(ServerError::Protocol(blindnym::Error::Replayed));
