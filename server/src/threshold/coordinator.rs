@@ -2,11 +2,14 @@
 //! [`Coordinator`] decides who is asked what, who is dropped and when to give up; this file
 //! carries its steps to this evaluator's own participant and to the peers (concurrently, over
 //! the asynchronous peer client: a coordination holds no thread while it waits) and keeps the
-//! service's own policy: a renewal within
-//! [`RENEW_SPACING`] of the last run returns that run's record.
+//! service's own policy: one coordination at a time per target (not per evaluator), at most
+//! [`MAX_WAITING`] requests waiting, and a renewal within [`RENEW_SPACING`] of the last run
+//! returns that run's record without waiting.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use blindnym::threshold::inversion::{Coordinator, PeerFault, Step, Target};
@@ -28,30 +31,93 @@ fn fault(error: ServerError, local: bool) -> PeerFault {
     }
 }
 
+/// The most requests waiting for a coordination at once, all targets together: more are
+/// answered `503` at once rather than queued (review L3).
+const MAX_WAITING: usize = 64;
+
+/// The coordinations under way: one lock per target, so a slow run for one domain or subject
+/// holds up no other (review L3), and when each target last ran.
+#[derive(Debug, Default)]
+pub(crate) struct Coordinations {
+    locks: std::sync::Mutex<HashMap<Target, Arc<tokio::sync::Mutex<()>>>>,
+    last_runs: std::sync::Mutex<HashMap<Target, Instant>>,
+    waiting: AtomicUsize,
+}
+
+/// One waiter counted while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn poisoned() -> ServerError {
+    ServerError::Store("coordination table lock poisoned".into())
+}
+
+impl Coordinations {
+    fn recent(&self, target: &Target) -> Result<bool> {
+        Ok(self
+            .last_runs
+            .lock()
+            .map_err(|_| poisoned())?
+            .get(target)
+            .is_some_and(|at| at.elapsed() < RENEW_SPACING))
+    }
+
+    fn ran(&self, target: &Target) -> Result<()> {
+        let mut last_runs = self.last_runs.lock().map_err(|_| poisoned())?;
+        last_runs.retain(|_, at| at.elapsed() < RENEW_SPACING);
+        last_runs.insert(target.clone(), Instant::now());
+        Ok(())
+    }
+
+    fn lock_of(&self, target: &Target) -> Result<Arc<tokio::sync::Mutex<()>>> {
+        let mut locks = self.locks.lock().map_err(|_| poisoned())?;
+        // Locks nobody holds or waits for are dropped as new ones are made.
+        locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        Ok(locks.entry(target.clone()).or_default().clone())
+    }
+}
+
 impl ThresholdState {
     /// The record for `target`, running an inversion among this evaluator and every peer that
     /// answers when there is none yet (or when `renew` asks for a new one). One coordination
-    /// at a time per evaluator.
+    /// at a time per target; at most [`MAX_WAITING`] requests wait for one.
     ///
     /// # Errors
-    /// [`ServerError::Peers`] with fewer than `2t − 1` participants reachable or fewer than
-    /// `t` that installed the record; as
+    /// [`ServerError::Peers`] with fewer than `2t − 1` participants reachable, fewer than `t`
+    /// that installed the record, or too many requests waiting; as
     /// [`blindnym::threshold::inversion::TweakRecord::assemble`].
     pub async fn coordinate(self: &Arc<Self>, target: &Target, renew: bool) -> Result<Installed> {
-        let mut last_runs = self.coordinated.lock().await;
-        // Another request may have run it while this one waited; a renewal right after a run
-        // gets that run's record (renewals replace every participant's share).
-        if let Some(installed) = self.installed(target) {
-            let recent = last_runs
-                .get(target)
-                .is_some_and(|at| at.elapsed() < RENEW_SPACING);
-            if !renew || recent {
-                return Ok(installed);
+        let coordinations = &self.coordinations;
+        // A renewal right after a run gets that run's record, before any lock is taken
+        // (renewals replace every participant's share).
+        let current = |renew: bool| -> Result<Option<Installed>> {
+            match self.installed(target) {
+                Some(installed) if !renew || coordinations.recent(target)? => Ok(Some(installed)),
+                _ => Ok(None),
             }
+        };
+        if let Some(installed) = current(renew)? {
+            return Ok(installed);
+        }
+        let _waiting = Waiting(&coordinations.waiting);
+        if coordinations.waiting.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING {
+            return Err(ServerError::Peers(
+                "too many inversions waiting at this coordinator".into(),
+            ));
+        }
+        let lock = coordinations.lock_of(target)?;
+        let _held = lock.lock().await;
+        // Another request may have run it while this one waited.
+        if let Some(installed) = current(renew)? {
+            return Ok(installed);
         }
         let installed = self.run_inversion(target).await?;
-        last_runs.retain(|_, at| at.elapsed() < RENEW_SPACING);
-        last_runs.insert(target.clone(), Instant::now());
+        coordinations.ran(target)?;
         Ok(installed)
     }
 
@@ -161,5 +227,34 @@ impl ThresholdState {
             }
         }
         results
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// L3: a coordination holding one target's lock (across its network rounds) leaves every
+    /// other target's free; the same target's lock is the one shared.
+    #[test]
+    fn one_targets_coordination_holds_up_no_other() {
+        let coordinations = Coordinations::default();
+        let (a, b) = (
+            Target::domain(b"a").expect("target"),
+            Target::domain(b"b").expect("target"),
+        );
+        let lock_a = coordinations.lock_of(&a).expect("lock");
+        let _held = lock_a.try_lock().expect("free");
+        assert!(
+            coordinations.lock_of(&a).expect("lock").try_lock().is_err(),
+            "the same target waits"
+        );
+        assert!(
+            coordinations.lock_of(&b).expect("lock").try_lock().is_ok(),
+            "another target does not"
+        );
+        coordinations.ran(&a).expect("ran");
+        assert!(coordinations.recent(&a).expect("recent"));
+        assert!(!coordinations.recent(&b).expect("recent"));
     }
 }

@@ -19,10 +19,8 @@ mod records;
 mod runs;
 mod signers;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use blindnym::pseudonym::bulk::{self, Grants};
 use blindnym::pseudonym::{
@@ -61,8 +59,8 @@ pub struct ThresholdState {
     records: Records,
     runs: Runs,
     signers: Signers,
-    /// When this evaluator last coordinated each target's inversion.
-    coordinated: tokio::sync::Mutex<HashMap<Target, Instant>>,
+    /// The coordinations under way, one lock per target, and when each target last ran.
+    coordinations: coordinator::Coordinations,
     peers: PeerClient,
 }
 
@@ -181,7 +179,7 @@ impl ThresholdState {
             records,
             runs: Runs::default(),
             signers: Signers::default(),
-            coordinated: tokio::sync::Mutex::new(HashMap::new()),
+            coordinations: coordinator::Coordinations::default(),
             peers: PeerClient::new(section)?,
         })
     }
