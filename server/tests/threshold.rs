@@ -792,3 +792,65 @@ async fn a_credential_seen_by_one_evaluator_is_refused_by_the_others() {
         let _ = stop.send(());
     }
 }
+
+/// M3 (`../shared/reviews/threshold.md`): tweak shares of a past epoch are erased when the
+/// evaluator starts under another: no row of it is left, and its bytes are nowhere in the
+/// store's files. The current epoch's records survive the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tweak_shares_of_past_epochs_are_erased() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = start_set(dir.path()).await;
+    let dh_key = support::data_holder(dir.path());
+    let (status, _) = post(
+        &format!("{}/v1/threshold/flow-b/tweak", set.urls[0]),
+        Some(&dh_key),
+        DEV_DOMAIN.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let config = set.configs[0].clone();
+    for stop in set.stops {
+        let _ = stop.send(());
+    }
+    drop(set.states);
+    // A share of an earlier epoch, as a store that lived through an epoch change holds.
+    let store = config.server.data_dir.join("tweaks.sqlite3");
+    let past = [0xa5u8; 32];
+    {
+        let db = rusqlite::Connection::open(&store).unwrap();
+        db.execute(
+            "INSERT INTO tweak_shares (epoch, role, input, record, share) VALUES (0, 66, ?1, ?2, ?3)",
+            rusqlite::params![b"old domain".to_vec(), vec![0x5au8; 64], past.to_vec()],
+        )
+        .unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let state = AppState::new(&config).unwrap();
+    let threshold = state.threshold().unwrap();
+    assert!(
+        threshold
+            .installed(&Target::domain(DEV_DOMAIN.as_bytes()).unwrap())
+            .is_some(),
+        "the current epoch's record survives"
+    );
+    let db = rusqlite::Connection::open(&store).unwrap();
+    let rows: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM tweak_shares WHERE epoch != 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 0);
+    for entry in std::fs::read_dir(&config.server.data_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("tweaks.sqlite3") {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(32).any(|w| w == past),
+                "{} holds the past share",
+                path.display()
+            );
+        }
+    }
+}

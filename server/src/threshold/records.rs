@@ -77,7 +77,7 @@ impl Records {
             installed: RwLock::new(HashMap::new()),
             bulk: RwLock::new(bulk),
             attested: RwLock::new(attested),
-            tweaks: Mutex::new(open_tweak_store(path)?),
+            tweaks: Mutex::new(open_tweak_store(path, epoch)?),
         };
         records.reinstall()?;
         Ok(records)
@@ -256,8 +256,11 @@ fn check_digest(
 }
 
 /// The local store of installed tweak shares: as secret as the key share file beside it, so
-/// it is created with mode 0600.
-fn open_tweak_store(path: &Path) -> Result<Connection> {
+/// it is created with mode 0600. Shares of every epoch but `epoch` are erased on opening
+/// (review M3, `spec/12-threshold.md` §12.12.4): deleted with `secure_delete` (their pages
+/// overwritten with zeros), the file rebuilt by `VACUUM`, the rollback journal deleted at
+/// each commit; so a seized `data_dir` holds no share of a past epoch.
+fn open_tweak_store(path: &Path, epoch: u32) -> Result<Connection> {
     if !path.exists() {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
@@ -275,9 +278,14 @@ fn open_tweak_store(path: &Path) -> Result<Connection> {
     connection.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA secure_delete = ON;
+         PRAGMA journal_mode = DELETE;
          CREATE TABLE IF NOT EXISTS tweak_shares (
              epoch INTEGER NOT NULL, role INTEGER NOT NULL, input BLOB NOT NULL,
              record BLOB NOT NULL, share BLOB NOT NULL, PRIMARY KEY (epoch, role, input));",
     )?;
+    let erased = connection.execute("DELETE FROM tweak_shares WHERE epoch != ?1", [epoch])?;
+    if erased > 0 {
+        connection.execute_batch("VACUUM;")?;
+    }
     Ok(connection)
 }
