@@ -854,3 +854,55 @@ async fn tweak_shares_of_past_epochs_are_erased() {
         }
     }
 }
+
+/// M2 (`../shared/reviews/threshold.md`): a peer cannot run an inversion for a domain no
+/// caller of the participant is granted (no unmetered records for domains nobody serves), nor
+/// replace a record the participant installed moments ago (no targeted churn of a domain's or
+/// subject's record).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_peer_cannot_rerun_a_fresh_record_or_an_ungranted_domain() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = start_set(dir.path()).await;
+    let dh_key = support::data_holder(dir.path());
+    let (status, _) = post(
+        &format!("{}/v1/threshold/flow-b/tweak", set.urls[0]),
+        Some(&dh_key),
+        DEV_DOMAIN.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let section = set.configs[2].threshold.clone().unwrap();
+    let ca = section.peer_ca_file.clone();
+    let third = (
+        std::fs::read(&section.peer_cert_file).unwrap(),
+        std::fs::read(&section.peer_key_file).unwrap(),
+    );
+    let deal_url = format!(
+        "https://{}/peer/v1/inversion/deal",
+        set.configs[1].threshold.as_ref().unwrap().peer_listen
+    );
+    let deal = |domain: &[u8]| {
+        DealRequest {
+            run: [3; 16],
+            target: Target::domain(domain).unwrap(),
+            participants: vec![1, 2, 3],
+        }
+        .to_bytes()
+    };
+    let (fresh, ungranted) = (deal(DEV_DOMAIN.as_bytes()), deal(b"a domain nobody serves"));
+    let results = tokio::task::spawn_blocking(move || {
+        (
+            peer_call(&ca, Some((&third.0, &third.1)), &deal_url, Some(fresh)),
+            peer_call(&ca, Some((&third.0, &third.1)), &deal_url, Some(ungranted)),
+        )
+    })
+    .await
+    .unwrap();
+    let (status, body) = results.0.unwrap();
+    assert_eq!((status, code(&body).as_str()), (400, "Replayed"));
+    let (status, body) = results.1.unwrap();
+    assert_eq!((status, code(&body).as_str()), (403, "Unauthorized"));
+    for stop in set.stops {
+        let _ = stop.send(());
+    }
+}

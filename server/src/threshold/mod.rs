@@ -44,6 +44,11 @@ use crate::kit::{blocking, now, read_file};
 use crate::peer::PeerClient;
 use crate::store::SharedStore;
 use records::Records;
+
+/// A participant refuses to deal in a run that would replace a record it installed less than
+/// this long ago, whoever coordinates (review M2): no peer can keep a subject's or domain's
+/// record changing under its holders.
+const MIN_REPLACEMENT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 use runs::Runs;
 use signers::Signers;
 
@@ -61,6 +66,11 @@ pub struct ThresholdState {
     signers: Signers,
     /// The coordinations under way, one lock per target, and when each target last ran.
     coordinations: coordinator::Coordinations,
+    /// The flow B grants of this evaluator's callers: it runs inversions only for domains
+    /// some caller is granted (review M2).
+    grants: Grants,
+    /// When this participant last installed each target's record (review M2).
+    installed_at: std::sync::Mutex<std::collections::HashMap<Target, std::time::Instant>>,
     peers: PeerClient,
 }
 
@@ -151,7 +161,7 @@ impl ThresholdState {
             public.epoch,
             section.index,
             public.bulk.clone(),
-            grants,
+            grants.clone(),
             store,
             unlimited(),
         );
@@ -180,6 +190,8 @@ impl ThresholdState {
             runs: Runs::default(),
             signers: Signers::default(),
             coordinations: coordinator::Coordinations::default(),
+            installed_at: std::sync::Mutex::new(std::collections::HashMap::new()),
+            grants,
             peers: PeerClient::new(section)?,
         })
     }
@@ -283,6 +295,16 @@ impl ThresholdState {
     /// `Protocol(Replayed)` for a run it already dealt in; [`ServerError::Peers`] when it
     /// keeps too many unfinished runs; as [`blindnym::threshold::inversion::deal`].
     pub fn deal(&self, request: &DealRequest, coordinator: u16) -> Result<Dealing> {
+        // Review M2: no inversion for a domain no caller here is granted, and none replacing
+        // a record installed moments ago, whoever coordinates.
+        if let Target::Domain(domain) = &request.target
+            && !self.grants.serves(domain)
+        {
+            return Err(ServerError::Unauthorized);
+        }
+        if self.recently_installed(&request.target)? {
+            return Err(ServerError::Protocol(blindnym::Error::Replayed));
+        }
         let (share, public) = self.key_of(&request.target);
         self.runs.deal(request, coordinator, share, public)
     }
@@ -341,6 +363,23 @@ impl ThresholdState {
         let (target, share) = self
             .runs
             .finish(&request.run, coordinator, &request.record)?;
-        self.records.install(&target, share, &request.record)
+        self.records.install(&target, share, &request.record)?;
+        let mut installed_at = self
+            .installed_at
+            .lock()
+            .map_err(|_| ServerError::Store("install times lock poisoned".into()))?;
+        installed_at.retain(|_, at| at.elapsed() < MIN_REPLACEMENT_INTERVAL);
+        installed_at.insert(target, std::time::Instant::now());
+        Ok(())
+    }
+
+    /// Whether `target`'s record was installed less than [`MIN_REPLACEMENT_INTERVAL`] ago.
+    fn recently_installed(&self, target: &Target) -> Result<bool> {
+        Ok(self
+            .installed_at
+            .lock()
+            .map_err(|_| ServerError::Store("install times lock poisoned".into()))?
+            .get(target)
+            .is_some_and(|at| at.elapsed() < MIN_REPLACEMENT_INTERVAL))
     }
 }

@@ -63,6 +63,12 @@ impl Grants {
             .insert(domain.to_vec());
         self
     }
+
+    /// Whether any caller may evaluate for `domain` (a threshold participant runs inversions
+    /// only for domains it serves).
+    pub fn serves(&self, domain: &[u8]) -> bool {
+        self.0.values().any(|domains| domains.contains(domain))
+    }
 }
 
 impl Policy for Grants {
