@@ -1436,3 +1436,74 @@ fn a_participant_refuses_a_replayed_own_contribution() {
         Some(&Error::TweakMismatch)
     );
 }
+
+/// Review M2 (fix 3): a record replaced between a login's two rounds (another inversion for
+/// the subject, run by any peer) neither breaks the login nor blames an honest signer: round
+/// two checks the answers against the record round one answered under.
+#[test]
+fn flow_a_round_two_is_checked_against_round_ones_record() {
+    let (shares, public) = dealt(2, 3);
+    let key_shares: Vec<_> = shares.iter().map(|e| &e.attested).collect();
+    let target = Target::Subject(subject("alice"));
+    let (first, first_shares) = invert(&key_shares, &public.attested, &target, 1);
+    let (second, second_shares) = invert(&key_shares, &public.attested, &target, 2);
+    assert_ne!(first.to_bytes(), second.to_bytes());
+    let mut evaluators: Vec<AttestedShareEvaluator> = shares
+        .iter()
+        .zip(first_shares)
+        .map(|(e, share)| {
+            let mut evaluator = AttestedShareEvaluator::new(
+                REALM,
+                2,
+                public.attested.clone(),
+                e.signing.clone(),
+                EvaluationBudget::default(),
+            );
+            evaluator.install(&subject("alice"), share, &first).unwrap();
+            evaluator
+        })
+        .collect();
+    let mut rng = seeded(9);
+    let origin = "https://shop.example";
+    let (pending, challenge) = rp(origin).challenge(&mut rng, NOW);
+    let holder = attested::Holder::new(published(), subject("alice")).unwrap();
+    let (state, request) = holder
+        .request(&service(origin), &challenge, &channel(1), &mut rng)
+        .unwrap();
+    let (mut states, mut evaluations) = (Vec::new(), Vec::new());
+    for evaluator in &evaluators[..2] {
+        let (signer_state, evaluation) = evaluator
+            .evaluate(&subject("alice"), &request, &mut rng)
+            .unwrap();
+        states.push(signer_state);
+        evaluations.push(evaluation);
+    }
+    let combination =
+        flow_a::combine_evaluations(&holder, &state, &public.attested, &first, &evaluations, NOW)
+            .unwrap();
+    // Between the rounds, every evaluator installs another record for alice.
+    for (evaluator, share) in evaluators.iter_mut().zip(second_shares) {
+        evaluator
+            .install(&subject("alice"), share, &second)
+            .unwrap();
+    }
+    let signature_shares: Vec<SignatureShare> = evaluators[..2]
+        .iter()
+        .zip(states)
+        .map(|(evaluator, signer_state)| {
+            evaluator
+                .sign(signer_state, &combination.request, NOW)
+                .unwrap()
+        })
+        .collect();
+    let assertion = flow_a::finish(
+        &holder,
+        state,
+        &public.signing,
+        &combination,
+        &signature_shares,
+        NOW,
+    )
+    .unwrap();
+    verify_at(origin, Session { pending, assertion }, &channel(1), NOW).unwrap();
+}

@@ -28,6 +28,10 @@ pub struct SignerState {
     /// The subject round one authenticated: round two signs for it and no other.
     subject: SubjectId,
     epoch: Epoch,
+    /// The subject's tweak keys round one answered under: round two checks the answers
+    /// against these, so a record replaced between the rounds neither breaks the login nor
+    /// blames an honest signer (review M2).
+    keys: TweakKeys,
 }
 
 impl fmt::Debug for SignerState {
@@ -148,6 +152,7 @@ impl AttestedShareEvaluator {
                 request: *request,
                 subject: subject.clone(),
                 epoch: self.epoch,
+                keys: tweak.keys.clone(),
             },
             ShareEvaluation {
                 epoch: self.epoch,
@@ -157,9 +162,9 @@ impl AttestedShareEvaluator {
         ))
     }
 
-    /// Round two: checks every answer of the signing request against this evaluator's copy
-    /// of the record of the subject that round one authenticated (kept in `state`: round two
-    /// takes no subject), recombines `Z` itself, checks the expiry on its own clock, and signs
+    /// Round two: checks every answer of the signing request against the tweak keys of the
+    /// record round one answered under, for the subject round one authenticated (both kept
+    /// in `state`: round two takes no subject), recombines `Z` itself, checks the expiry on its own clock, and signs
     /// its FROST share of the single evaluator's message.
     ///
     /// # Errors
@@ -178,9 +183,8 @@ impl AttestedShareEvaluator {
                 epoch: request.epoch,
             });
         }
-        let tweak = self.tweak(&state.subject)?;
         self.check_signers(request)?;
-        let z = combine_strict(&tweak.keys, &state.request.blinded, &request.answers)?;
+        let z = combine_strict(&state.keys, &state.request.blinded, &request.answers)?;
         check_expiry(request.expiry, now)?;
         let message = signed_message(
             &self.realm,
