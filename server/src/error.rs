@@ -163,7 +163,14 @@ impl ServerError {
 
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
+        let mut body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
+        // The evaluator or dealer a refusal names (`Error::culprit`): a peer's accusation
+        // reaches the coordinator as data, not prose (review M1).
+        if let ServerError::Protocol(error) = &self
+            && let Some(culprit) = error.culprit()
+        {
+            body["culprit"] = serde_json::json!(culprit);
+        }
         let mut response = (self.status(), axum::Json(body)).into_response();
         if matches!(self, ServerError::RateLimited) {
             response.headers_mut().insert(

@@ -26,6 +26,9 @@ enum Fault {
     SilentInRun(usize),
     /// Sends the coordinator (participant 1) a private share that fails its commitments.
     BadPrivateShareToCoordinator,
+    /// Withholds its private shares (or sends every recipient one that fails its
+    /// commitments): every honest participant's round two names it.
+    BadPrivateShareToEveryone,
     /// Publishes a product whose `w` is off by one.
     WrongProduct,
     /// Refuses round two claiming that `dealer` dealt badly.
@@ -104,8 +107,9 @@ fn drive(t: u16, n: u16, faults: &[(u16, Fault)]) -> Outcome {
                 for (&dealer, d) in &dealt_by {
                     for private in &d.privates {
                         let mut private = private.clone();
-                        if fault(dealer) == Some(Fault::BadPrivateShareToCoordinator)
-                            && private.recipient() == 1
+                        if (fault(dealer) == Some(Fault::BadPrivateShareToCoordinator)
+                            && private.recipient() == 1)
+                            || fault(dealer) == Some(Fault::BadPrivateShareToEveryone)
                         {
                             let mut bytes = private.to_bytes().to_vec();
                             bytes[4] ^= 1;
@@ -204,6 +208,17 @@ fn a_dealer_the_coordinators_own_check_blames_is_dropped() {
     let outcome = drive(2, 4, &[(4, Fault::BadPrivateShareToCoordinator)]);
     assert!(outcome.result.is_ok());
     assert_eq!(outcome.runs.len(), 1);
+}
+
+/// Review M1: a dealer that withholds its private shares from everyone makes every honest
+/// participant name it. The coordinator's own round two names it too, so it goes and the
+/// honest reporters stay: the next run, without it, finishes.
+#[test]
+fn a_dealer_everyone_names_goes_and_its_victims_stay() {
+    let outcome = drive(2, 4, &[(4, Fault::BadPrivateShareToEveryone)]);
+    assert_eq!(outcome.runs, vec![vec![1, 2, 3, 4], vec![1, 2, 3]]);
+    assert_eq!(outcome.left, vec![1, 2, 3]);
+    assert_eq!(outcome.result.unwrap().participants(), vec![1, 2, 3]);
 }
 
 #[test]

@@ -142,6 +142,18 @@ impl PeerClient {
             bytes.extend_from_slice(&chunk);
         }
         if status != 200 {
+            // A participant's accusation of a dealer comes back as itself (review M1).
+            let refusal = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+            if let Some(refusal) = &refusal
+                && refusal["error"] == "BadDealing"
+                && let Some(dealer) = refusal["culprit"]
+                    .as_u64()
+                    .and_then(|d| u16::try_from(d).ok())
+            {
+                return Err(ServerError::Protocol(blindnym::Error::BadDealing {
+                    dealer,
+                }));
+            }
             let reason = String::from_utf8_lossy(&bytes).into_owned();
             return Err(unreachable(&format!("HTTP {status}: {reason}")));
         }

@@ -27,6 +27,11 @@ fn fault(error: ServerError, local: bool) -> PeerFault {
     match error {
         ServerError::Peers(_) => PeerFault::Unreachable,
         ServerError::Protocol(e) if local => PeerFault::Refused(Some(e)),
+        // A remote participant's accusation of a dealer: the library's coordinator weighs it
+        // against its own check (review M1).
+        ServerError::Protocol(e @ blindnym::Error::BadDealing { .. }) => {
+            PeerFault::Refused(Some(e))
+        }
         _ => PeerFault::Refused(None),
     }
 }

@@ -342,9 +342,12 @@ impl ThresholdState {
             privates.push(if dealer == self.index {
                 self.private_share(coordinator, &request.run, self.index)?
             } else {
+                // A dealer that does not hand over this participant's share is named as
+                // having dealt badly, so the coordinator learns whom (review M1).
                 self.peers
                     .private_share(dealer, coordinator, &request.run)
-                    .await?
+                    .await
+                    .map_err(|_| ServerError::Protocol(blindnym::Error::BadDealing { dealer }))?
             });
         }
         blocking(move || {

@@ -345,6 +345,11 @@ impl Coordinator {
     ) -> core::result::Result<TweakRecord, Option<Error>> {
         let mut blamed = Vec::new();
         let mut products = Vec::with_capacity(answers.len());
+        // The dealer the coordinator's own round two names, if any.
+        let confirmed = match answers.get(&self.me) {
+            Some(Err(PeerFault::Refused(Some(Error::BadDealing { dealer })))) => Some(*dealer),
+            _ => None,
+        };
         for (index, answer) in answers {
             match answer {
                 Ok(product) => products.push(product),
@@ -352,6 +357,10 @@ impl Coordinator {
                 Err(PeerFault::Refused(Some(Error::BadDealing { dealer }))) if index == self.me => {
                     blamed.push(dealer);
                 }
+                // Another participant naming the dealer the coordinator's own check named is
+                // a victim of that dealer, not at fault (review M1): it stays.
+                Err(PeerFault::Refused(Some(Error::BadDealing { dealer })))
+                    if confirmed == Some(dealer) => {}
                 Err(_) => blamed.push(index),
             }
         }
