@@ -26,22 +26,22 @@ use blindnym::pseudonym::{
 
 const REALM: &str = "blindnym dev";
 
-/// A signed flow B request's headers (`blindnym::caller_auth`), for `authority`.
-fn sign(key: &RequestSigner, authority: &str, body: &[u8]) -> caller_auth::SignedHeaders {
+/// A signed flow B request's headers (`blindnym::caller_auth`), for the evaluator at `url`.
+fn sign(key: &RequestSigner, url: &str, body: &[u8]) -> caller_auth::SignedHeaders {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let covered = caller_auth::Covered {
-        method: "POST",
-        authority,
-        path: "/v1/flow-b/evaluate",
-        content_digest: "",
-        realm: REALM,
-        tweak: None,
-        session: None,
-    };
-    key.sign(&covered, body, now, &mut rand::rng()).unwrap()
+    key.sign_post(
+        &format!("{url}/v1/flow-b/evaluate"),
+        REALM,
+        None,
+        None,
+        body,
+        now,
+        &mut rand::rng(),
+    )
+    .unwrap()
 }
 
 /// CPU seconds a process has used (Linux `/proc/PID/stat`: utime + stime, in clock ticks).
@@ -151,9 +151,8 @@ async fn main() {
         let (client, body, url, key) = (client.clone(), body.clone(), url.clone(), key.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
-            let authority = address.to_string();
             while Instant::now() < deadline {
-                let signed = sign(&key, &authority, &body);
+                let signed = sign(&key, &url, &body);
                 let sent = Instant::now();
                 let response = client
                     .post(format!("{url}/v1/flow-b/evaluate"))
@@ -223,7 +222,7 @@ async fn main() {
         let store =
             blindnym_server::store::Store::open(&dir.path().join("auth.sqlite3"), 0).unwrap();
         let authority = address.to_string();
-        let signed: Vec<_> = (0..2000).map(|_| sign(&key, &authority, &body)).collect();
+        let signed: Vec<_> = (0..2000).map(|_| sign(&key, &url, &body)).collect();
         let started = Instant::now();
         for headers in &signed {
             let covered = caller_auth::Covered {

@@ -55,10 +55,10 @@ impl PeerClient {
         }
         let roots = Arc::new(roots);
         let chain = pem_certificates(&section.peer_cert_file)?;
+        let key = PrivateKeyDer::from_pem_file(&section.peer_key_file)
+            .map_err(|e| bad("peer_key_file", &e))?;
         // One client per peer, each trusting only that peer's pinned certificate (review L4).
         let client_for = |pin: [u8; 32]| -> Result<reqwest::Client> {
-            let key = PrivateKeyDer::from_pem_file(&section.peer_key_file)
-                .map_err(|e| bad("peer_key_file", &e))?;
             let verifier = PinnedPeer::new(roots.clone(), provider.clone(), pin)
                 .map_err(|e| bad("peer_ca_file", &e))?;
             let tls = ClientConfig::builder_with_provider(provider.clone())
@@ -66,7 +66,7 @@ impl PeerClient {
                 .map_err(|e| bad("TLS", &e))?
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(verifier))
-                .with_client_auth_cert(chain.clone(), key)
+                .with_client_auth_cert(chain.clone(), key.clone_key())
                 .map_err(|e| bad("peer_cert_file", &e))?;
             // Peers only: no redirects, no proxies from the environment.
             reqwest::Client::builder()
