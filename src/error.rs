@@ -120,6 +120,14 @@ pub enum Error {
         /// The dealer (or key-generation participant) at fault.
         dealer: u16,
     },
+    /// Threshold mode, key generation: another participant confirmed a different transcript
+    /// of round one than this one saw, so some participant sent different broadcasts to
+    /// different others (§12.4.1, review L8). No key is output. It names the participant
+    /// whose confirmation differs, not who equivocated.
+    TranscriptMismatch {
+        /// The participant whose confirmation differs.
+        evaluator: u16,
+    },
     /// Threshold mode: a masked product `w_i` whose proof fails (§12.6).
     BadProduct {
         /// The evaluator that sent it.
@@ -225,6 +233,12 @@ impl fmt::Display for Error {
                     "participant {dealer} dealt a share that fails its commitments"
                 )
             }
+            Error::TranscriptMismatch { evaluator } => {
+                write!(
+                    f,
+                    "participant {evaluator} confirmed another key-generation transcript"
+                )
+            }
             Error::BadProduct { evaluator } => {
                 write!(
                     f,
@@ -318,6 +332,7 @@ impl Error {
             Error::RealmMismatch => "RealmMismatch",
             Error::BadShare { .. } => "BadShare",
             Error::BadDealing { .. } => "BadDealing",
+            Error::TranscriptMismatch { .. } => "TranscriptMismatch",
             Error::BadProduct { .. } => "BadProduct",
             Error::BadSignatureShare { .. } => "BadSignatureShare",
             Error::TooFewShares { .. } => "TooFewShares",
@@ -369,6 +384,7 @@ impl Error {
             Error::TooFewShares { .. }
             | Error::UnknownEvaluator { .. }
             | Error::ThresholdParams
+            | Error::TranscriptMismatch { .. }
             | Error::TweakMismatch => ErrorKind::Threshold,
             Error::RandomnessFailure | Error::DeriveKeyPair | Error::InverseError => {
                 ErrorKind::Internal
@@ -419,6 +435,7 @@ impl Error {
             | Error::TooFewShares { .. }
             | Error::UnknownEvaluator { .. }
             | Error::ThresholdParams
+            | Error::TranscriptMismatch { .. }
             | Error::TweakMismatch
             | Error::RandomnessFailure
             | Error::Malformed => None,

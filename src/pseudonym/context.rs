@@ -41,3 +41,6 @@ pub const KEY_RATCHET: &str = "blindnym v2 key ratchet";
 pub const KEY_SET_SIGNATURE: &str = "blindnym v2 key set signature";
 /// `blake3::derive_key` context of a signed key set's digest (its transparency-log leaf).
 pub const KEY_SET_DIGEST: &str = "blindnym v2 key set digest";
+/// `derive_key` context of a key generation's transcript digest (`spec/12-threshold.md`
+/// §12.4.1): what each participant confirms it saw in round one.
+pub const DKG_TRANSCRIPT: &str = "blindnym v2 dkg transcript";

@@ -9,8 +9,16 @@
 //! 2. [`KeyGeneration::deal`] (consuming the round-one state): given everyone else's
 //!    broadcasts, it sends each other participant a [`DkgPrivate`] over the authenticated,
 //!    confidential evaluator channel, and keeps a [`DealtKeyGeneration`].
-//! 3. [`DealtKeyGeneration::finish`]: given what the others sent it, it holds its share and
-//!    the public key package; [`into_oprf_share`] and [`into_signing_share`] convert them.
+//! 3. Confirmation (review L8): each participant sends every other its
+//!    [`DealtKeyGeneration::transcript_digest`], a hash of the [`DkgContext`] (realm, epoch,
+//!    role) and every round-one broadcast as it saw them. A participant that sent different
+//!    broadcasts to different others (so that they would finish with different public keys
+//!    and no error) is caught here: [`DealtKeyGeneration::finish`] refuses with
+//!    [`Error::TranscriptMismatch`] unless all `n` digests agree, and so does a transport
+//!    that carried one key generation's messages into another's.
+//! 4. [`DealtKeyGeneration::finish`]: given the confirmations and what the others sent it, it
+//!    holds its share and the public key package; [`into_oprf_share`] and
+//!    [`into_signing_share`] convert them.
 //!
 //! The states are frost-core's round types, by value: a round cannot be run twice or out of
 //! order.
@@ -38,7 +46,9 @@ use super::share::{
     KeyShare, VerificationShares, identifier, index_of, scalar_from_frost, verification_from_frost,
 };
 use super::signing::{SigningPublic, SigningShare, frost_decode};
+use crate::codec::derive_key;
 use crate::error::{Error, Result};
+use crate::pseudonym::context::DKG_TRANSCRIPT;
 
 /// FROST(ristretto255, SHA-512): the ciphersuite of the OPRF keys' DKG.
 pub type Ristretto255 = frost_ristretto255::Ristretto255Sha512;
@@ -58,6 +68,38 @@ fn culprit<C: Ciphersuite>(params: Threshold, error: &frost_core::Error<C>) -> E
     match error.culprits().first().and_then(|id| index_of(params, id)) {
         Some(dealer) => Error::BadDealing { dealer },
         None => Error::Malformed,
+    }
+}
+
+/// What one key generation is for: the realm, the epoch and the key's role (`b'H'`, `b'A'`,
+/// `b'B'` for the OPRF keys, `b'S'` for the assertion signing key). It enters every
+/// participant's transcript digest, so confirmations of one key generation never match
+/// another's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DkgContext {
+    realm: Vec<u8>,
+    epoch: u32,
+    role: u8,
+}
+
+impl DkgContext {
+    /// The key generation of `role`'s key for `epoch` of `realm`.
+    ///
+    /// # Errors
+    /// [`Error::InputTooLong`] for a realm over 255 bytes; [`Error::Malformed`] for a role
+    /// other than `H`, `A`, `B` or `S`.
+    pub fn new(realm: &[u8], epoch: u32, role: u8) -> Result<Self> {
+        if realm.len() > 255 {
+            return Err(Error::InputTooLong);
+        }
+        if !matches!(role, b'H' | b'A' | b'B' | b'S') {
+            return Err(Error::Malformed);
+        }
+        Ok(Self {
+            realm: realm.to_vec(),
+            epoch,
+            role,
+        })
     }
 }
 
@@ -167,6 +209,8 @@ impl<C: Ciphersuite> DkgPrivate<C> {
 pub struct KeyGeneration<C: Ciphersuite> {
     index: u16,
     params: Threshold,
+    context: DkgContext,
+    own: round1::Package<C>,
     secret: round1::SecretPackage<C>,
 }
 
@@ -177,6 +221,7 @@ pub struct DealtKeyGeneration<C: Ciphersuite> {
     params: Threshold,
     secret: round2::SecretPackage<C>,
     broadcasts: BTreeMap<frost_core::Identifier<C>, round1::Package<C>>,
+    transcript: [u8; 32],
 }
 
 impl<C: Ciphersuite> fmt::Debug for KeyGeneration<C> {
@@ -198,8 +243,8 @@ impl<C: Ciphersuite> fmt::Debug for DealtKeyGeneration<C> {
 }
 
 impl<C: Ciphersuite> KeyGeneration<C> {
-    /// Round 1 for participant `index` of `params`: its state and the broadcast every other
-    /// participant needs.
+    /// Round 1 for participant `index` of `params` in the key generation `context`: its
+    /// state and the broadcast every other participant needs.
     ///
     /// # Errors
     /// [`Error::UnknownEvaluator`] for an index outside `1..=n`; [`Error::ThresholdParams`]
@@ -207,6 +252,7 @@ impl<C: Ciphersuite> KeyGeneration<C> {
     pub fn start(
         index: u16,
         params: Threshold,
+        context: &DkgContext,
         rng: &mut (impl CryptoRng + ?Sized),
     ) -> Result<(Self, DkgBroadcast<C>)> {
         params.check_index(index)?;
@@ -221,6 +267,8 @@ impl<C: Ciphersuite> KeyGeneration<C> {
             Self {
                 index,
                 params,
+                context: context.clone(),
+                own: package.clone(),
                 secret,
             },
             DkgBroadcast {
@@ -260,6 +308,8 @@ impl<C: Ciphersuite> KeyGeneration<C> {
                 need: usize::from(self.params.n()),
             });
         }
+        let transcript =
+            transcript_digest(&self.context, self.params, self.index, &self.own, &map)?;
         let (secret, outgoing) = part2(self.secret, &map).map_err(|e| culprit(self.params, &e))?;
         let mut privates = Vec::with_capacity(outgoing.len());
         for to in 1..=self.params.n() {
@@ -277,6 +327,7 @@ impl<C: Ciphersuite> KeyGeneration<C> {
                 params: self.params,
                 secret,
                 broadcasts: map,
+                transcript,
             },
             privates,
         ))
@@ -293,18 +344,89 @@ impl<C: Ciphersuite> KeyGeneration<C> {
     }
 }
 
+/// `derive_key("blindnym v2 dkg transcript", frame(realm, epoch, role, t, n, broadcast_1, …,
+/// broadcast_n))`, each broadcast as its [`DkgBroadcast::to_bytes`], in index order.
+fn transcript_digest<C: Ciphersuite>(
+    context: &DkgContext,
+    params: Threshold,
+    own_index: u16,
+    own: &round1::Package<C>,
+    others: &BTreeMap<frost_core::Identifier<C>, round1::Package<C>>,
+) -> Result<[u8; 32]> {
+    let mut broadcasts = Vec::with_capacity(usize::from(params.n()));
+    for index in 1..=params.n() {
+        let package = if index == own_index {
+            own
+        } else {
+            others
+                .get(&identifier::<C>(index)?)
+                .ok_or(Error::UnknownEvaluator { index })?
+        };
+        broadcasts.push(
+            DkgBroadcast {
+                from: index,
+                package: package.clone(),
+            }
+            .to_bytes()?,
+        );
+    }
+    let (epoch, t, n) = (
+        context.epoch.to_be_bytes(),
+        params.t().to_be_bytes(),
+        params.n().to_be_bytes(),
+    );
+    let mut fields: Vec<&[u8]> = vec![
+        &context.realm,
+        &epoch,
+        core::slice::from_ref(&context.role),
+        &t,
+        &n,
+    ];
+    fields.extend(broadcasts.iter().map(Vec::as_slice));
+    derive_key(DKG_TRANSCRIPT, &fields)
+}
+
 impl<C: Ciphersuite> DealtKeyGeneration<C> {
-    /// Round 3: checks what every other participant sent here against its commitments and
-    /// returns this participant's key package and the group's public key package.
+    /// The digest of this key generation's context and of every round-one broadcast as this
+    /// participant saw them: sent to every other participant as its confirmation, over the
+    /// authenticated channel.
+    pub fn transcript_digest(&self) -> [u8; 32] {
+        self.transcript
+    }
+
+    /// Round 3: checks that every other participant confirmed the transcript this one saw
+    /// (`confirmations`: `(participant, its transcript digest)`), then checks what every other
+    /// participant sent here against its commitments and returns this participant's key
+    /// package and the group's public key package.
     ///
     /// # Errors
-    /// [`Error::UnknownEvaluator`] for a package to another participant, from one without a
-    /// broadcast, or repeated; [`Error::BadDealing`] naming the participant whose package
-    /// fails its commitments.
+    /// [`Error::UnknownEvaluator`] for a confirmation from outside `1..=n`, from itself or
+    /// repeated, or a package to another participant, from one without a broadcast, or
+    /// repeated; [`Error::TooFewShares`] unless all `n − 1` others confirmed;
+    /// [`Error::TranscriptMismatch`] naming the first participant whose digest differs;
+    /// [`Error::BadDealing`] naming the participant whose package fails its commitments.
     pub fn finish(
         self,
+        confirmations: &[(u16, [u8; 32])],
         privates: &[DkgPrivate<C>],
     ) -> Result<(KeyPackage<C>, PublicKeyPackage<C>)> {
+        let mut confirmed = BTreeMap::new();
+        for &(from, digest) in confirmations {
+            self.params.check_index(from)?;
+            if from == self.index || confirmed.insert(from, digest).is_some() {
+                return Err(Error::UnknownEvaluator { index: from });
+            }
+        }
+        if confirmed.len() + 1 != usize::from(self.params.n()) {
+            return Err(Error::TooFewShares {
+                have: confirmed.len() + 1,
+                need: usize::from(self.params.n()),
+            });
+        }
+        // Digests are public: a plain comparison.
+        if let Some((&evaluator, _)) = confirmed.iter().find(|(_, d)| **d != self.transcript) {
+            return Err(Error::TranscriptMismatch { evaluator });
+        }
         let mut map = BTreeMap::new();
         for private in privates {
             if private.to != self.index {

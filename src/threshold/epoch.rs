@@ -13,7 +13,7 @@ use crate::codec::{Reader, decodes_from_slice};
 use crate::error::{Error, Result};
 use crate::keys::PublicKey;
 use crate::pseudonym::{
-    Epoch, EpochKeys, EpochPublicKeys, KeySetSigner, KeySetVerifier, VerifiedKeySet,
+    Epoch, EpochKeys, EpochPublicKeys, KeySetSigner, KeySetVerifier, SignedKeySet, VerifiedKeySet,
 };
 
 /// Evaluator `index`'s shares of one epoch's keys. Secret: never printed.
@@ -217,27 +217,36 @@ impl EpochShares {
 }
 
 /// One epoch's [`EpochShares`], signed by the key-set signer (the same trust anchor as the key
-/// set, under its own context string). The signature is checked before the shares are
-/// decoded and checked ([`SignedEpochShares::verify`]), so unsigned bytes cost one signature
-/// check, not the polynomial checks.
+/// set, under its own context string) together with the digest of the signed key set they
+/// are published with (review L9). The shares thus inherit that key set's sequence number and
+/// validity window: shares signed for an older set are refused beside a newer one, and a
+/// rollback to the older set is refused by the key-set verifier. The signature is checked
+/// before the shares are decoded and checked ([`SignedEpochShares::verify`]), so unsigned
+/// bytes cost one signature check, not the polynomial checks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedEpochShares {
     body: Vec<u8>,
     signature: ed25519_dalek::Signature,
 }
 
-fn shares_message(realm: &[u8], body: &[u8]) -> Result<Vec<u8>> {
-    crate::codec::frame(&[EPOCH_SHARES_SIGNATURE.as_bytes(), realm, body])
+fn shares_message(realm: &[u8], key_set: &[u8; 32], body: &[u8]) -> Result<Vec<u8>> {
+    crate::codec::frame(&[EPOCH_SHARES_SIGNATURE.as_bytes(), realm, key_set, body])
 }
 
 impl SignedEpochShares {
-    /// Signs `shares` for `realm` with the key-set signer.
+    /// Signs `shares` with the key-set signer, for the realm of `key_set` and bound to its
+    /// digest: the shares are served beside that key set and no other.
     ///
     /// # Errors
     /// As [`EpochShares::to_bytes`].
-    pub fn sign(signer: &KeySetSigner, realm: &[u8], shares: &EpochShares) -> Result<Self> {
+    pub fn sign(
+        signer: &KeySetSigner,
+        key_set: &SignedKeySet,
+        shares: &EpochShares,
+    ) -> Result<Self> {
         let body = shares.to_bytes()?;
-        let signature = signer.sign_framed(&shares_message(realm, &body)?);
+        let message = shares_message(key_set.unverified().realm(), &key_set.digest(), &body)?;
+        let signature = signer.sign_framed(&message);
         Ok(Self { body, signature })
     }
 
@@ -274,12 +283,14 @@ impl SignedEpochShares {
         })
     }
 
-    /// Checks the signature under the verifier's trust anchor and realm, then decodes the
-    /// shares strictly ([`EpochShares::from_bytes`]) and checks that their group keys are
-    /// those `keys` publishes for the epoch, accepted at `now`.
+    /// Checks the signature under the verifier's trust anchor and realm and for the digest of
+    /// `keys` (the key set these shares must have been signed with), then decodes the shares
+    /// strictly ([`EpochShares::from_bytes`]) and checks that their group keys are those
+    /// `keys` publishes for the epoch, accepted at `now`.
     ///
     /// # Errors
-    /// [`Error::KeySetSignature`] for a bad signature; as [`EpochShares::from_bytes`];
+    /// [`Error::KeySetSignature`] for a bad signature or shares signed for another key set;
+    /// as [`EpochShares::from_bytes`];
     /// [`Error::UnknownEpoch`] or [`Error::StaleEpoch`] for an epoch not accepted;
     /// [`Error::ThresholdParams`] for group keys that differ from the key set's.
     pub fn verify(
@@ -290,7 +301,10 @@ impl SignedEpochShares {
     ) -> Result<EpochShares> {
         let (anchor, realm) = verifier.anchor();
         anchor
-            .verify_strict(&shares_message(realm, &self.body)?, &self.signature)
+            .verify_strict(
+                &shares_message(realm, keys.digest(), &self.body)?,
+                &self.signature,
+            )
             .map_err(|_| Error::KeySetSignature)?;
         let shares = EpochShares::from_bytes(&self.body)?;
         shares.check_against(keys.accept_epoch(shares.epoch, now)?)?;

@@ -126,7 +126,9 @@ impl SigningPublic {
     }
 
     /// Decodes FROST's public key package strictly: it must re-encode byte for byte, name
-    /// exactly the evaluators `1..=n`, and its group key must be a strict Ed25519 key.
+    /// exactly the evaluators `1..=n`, say `t` signers are needed (`min_signers`, review
+    /// L9: a package for another threshold would make honest holders fail to aggregate), and
+    /// its group key must be a strict Ed25519 key.
     ///
     /// # Errors
     /// [`Error::Malformed`], [`Error::ThresholdParams`], the key errors.
@@ -139,7 +141,9 @@ impl SigningPublic {
         if package.serialize().ok().as_deref() != Some(bytes) {
             return Err(Error::Malformed);
         }
-        if package.verifying_shares().len() != usize::from(params.n()) {
+        if package.verifying_shares().len() != usize::from(params.n())
+            || package.min_signers() != Some(params.t())
+        {
             return Err(Error::ThresholdParams);
         }
         for index in 1..=params.n() {
@@ -449,4 +453,35 @@ pub fn aggregate(
         .try_into()
         .map_err(|_| Error::BadSignature)?;
     Ok(Signature::from_bytes(&array))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Review L9: a public key package whose `min_signers` is not the set's `t` (or that
+    /// names none) is refused, though its verifying shares are the dealt ones.
+    #[test]
+    fn a_package_for_another_threshold_is_refused() {
+        let params = Threshold::new(2, 3).expect("params");
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let mut rng = rand::rng();
+        let (_, public) = deal_signing(&key, params, &mut rng).expect("dealt");
+        let bytes = public.package_bytes().expect("bytes");
+        assert!(SigningPublic::from_package_bytes(params, &bytes).is_ok());
+        for min_signers in [Some(3), Some(1), None] {
+            let other = frost::keys::PublicKeyPackage::new(
+                public.package.verifying_shares().clone(),
+                *public.package.verifying_key(),
+                min_signers,
+            )
+            .serialize()
+            .expect("bytes");
+            assert_eq!(
+                SigningPublic::from_package_bytes(params, &other),
+                Err(Error::ThresholdParams),
+                "{min_signers:?}"
+            );
+        }
+    }
 }

@@ -8,14 +8,18 @@ use blindnym::Error;
 use blindnym::curve25519_dalek::Scalar;
 use blindnym::threshold::EvaluatorShares;
 use blindnym::threshold::inversion::{
-    Coordinator, Dealt, MAX_ATTEMPTS, MultipliedParticipant, PeerFault, PrivateShare, Step, Target,
-    TweakRecord, deal,
+    Coordinator, Dealt, MAX_ATTEMPTS, MultipliedParticipant, PeerFault, PrivateShare, RunScope,
+    Step, Target, TweakRecord, deal,
 };
 
 use crate::common::seeded;
 use crate::support::dealt;
 
 const DOMAIN: &[u8] = b"tax-register";
+
+fn scope() -> RunScope {
+    RunScope::new(1, b"test realm")
+}
 
 /// How a scripted participant misbehaves.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -53,7 +57,7 @@ fn drive(t: u16, n: u16, faults: &[(u16, Fault)]) -> Outcome {
     let share_of = |i: u16| &evaluators[usize::from(i) - 1];
     let target = Target::domain(DOMAIN).unwrap();
     let all: Vec<u16> = (1..=n).collect();
-    let mut coordinator = Coordinator::new(target, &public.bulk, 1, &all).unwrap();
+    let mut coordinator = Coordinator::new(scope(), target, &public.bulk, 1, &all).unwrap();
     let info = coordinator.info().to_vec();
     let mut rng = seeded(200);
     let (mut dealt_by, mut multiplied): (
@@ -286,8 +290,14 @@ fn the_coordinator_gives_up_after_its_attempts() {
 #[test]
 fn answers_out_of_turn_or_twice_are_refused() {
     let (_, public) = dealt(2, 3);
-    let mut coordinator =
-        Coordinator::new(Target::domain(DOMAIN).unwrap(), &public.bulk, 1, &[1, 2, 3]).unwrap();
+    let mut coordinator = Coordinator::new(
+        scope(),
+        Target::domain(DOMAIN).unwrap(),
+        &public.bulk,
+        1,
+        &[1, 2, 3],
+    )
+    .unwrap();
     // Nothing sent yet.
     assert_eq!(coordinator.on_finished(2, Ok(())), Err(Error::Malformed));
     let mut rng = seeded(201);
@@ -309,7 +319,14 @@ fn answers_out_of_turn_or_twice_are_refused() {
         Err(Error::UnknownEvaluator { index: 2 })
     );
     assert_eq!(
-        Coordinator::new(Target::domain(DOMAIN).unwrap(), &public.bulk, 1, &[1, 9]).err(),
+        Coordinator::new(
+            scope(),
+            Target::domain(DOMAIN).unwrap(),
+            &public.bulk,
+            1,
+            &[1, 9]
+        )
+        .err(),
         Some(Error::UnknownEvaluator { index: 9 })
     );
 }

@@ -664,30 +664,50 @@ fn flow_a_signer_refuses_a_wrong_share_answer() {
     );
 }
 
-/// One full DKG run among `n` participants, every message as bytes.
-fn run_dkg<C: blindnym::threshold::dkg::Suite>(
-    params: Threshold,
-    seed: u8,
-) -> Vec<(
+/// A participant's DKG state before round three: what was sent to it and every other
+/// participant's transcript confirmation.
+type BeforeFinish<C> = (
     blindnym::threshold::dkg::DealtKeyGeneration<C>,
     Vec<blindnym::threshold::dkg::DkgPrivate<C>>,
-)> {
+    Vec<(u16, [u8; 32])>,
+);
+
+fn dkg_context(role: u8) -> blindnym::threshold::dkg::DkgContext {
+    blindnym::threshold::dkg::DkgContext::new(REALM, 1, role).unwrap()
+}
+
+/// One full DKG run among `n` participants, every message as bytes. `equivocate`: participant
+/// 1 sends participant 3 the broadcast of a second round one of its own instead of its real
+/// one (so 3 would finish with another public key if nothing compared transcripts).
+fn run_dkg_with<C: blindnym::threshold::dkg::Suite>(
+    params: Threshold,
+    seed: u8,
+    equivocate: bool,
+) -> Vec<BeforeFinish<C>> {
     use blindnym::threshold::dkg::{DkgBroadcast, DkgPrivate, KeyGeneration};
     let mut rng = seeded(seed);
+    let context = dkg_context(b'B');
     let mut runs = Vec::new();
     let mut broadcasts = Vec::new();
     for i in 1..=params.n() {
-        let (run, broadcast) = KeyGeneration::<C>::start(i, params, &mut rng).unwrap();
+        let (run, broadcast) = KeyGeneration::<C>::start(i, params, &context, &mut rng).unwrap();
         runs.push(run);
         broadcasts.push(DkgBroadcast::<C>::from_bytes(&broadcast.to_bytes().unwrap()).unwrap());
     }
+    let (_, second) = KeyGeneration::<C>::start(1, params, &context, &mut rng).unwrap();
     let mut privates = Vec::new();
     let mut dealt = Vec::new();
     for run in runs {
         let others: Vec<_> = broadcasts
             .iter()
             .filter(|b| b.from() != run.index())
-            .cloned()
+            .map(|b| {
+                if equivocate && b.from() == 1 && run.index() == 3 {
+                    second.clone()
+                } else {
+                    b.clone()
+                }
+            })
             .collect();
         let (run, sent) = run.deal(&others).unwrap();
         for private in sent {
@@ -695,6 +715,10 @@ fn run_dkg<C: blindnym::threshold::dkg::Suite>(
         }
         dealt.push(run);
     }
+    let digests: Vec<(u16, [u8; 32])> = dealt
+        .iter()
+        .map(|run| (run.index(), run.transcript_digest()))
+        .collect();
     dealt
         .into_iter()
         .map(|run| {
@@ -703,9 +727,54 @@ fn run_dkg<C: blindnym::threshold::dkg::Suite>(
                 .filter(|p| p.to() == run.index())
                 .cloned()
                 .collect();
-            (run, mine)
+            let confirmations = digests
+                .iter()
+                .filter(|(i, _)| *i != run.index())
+                .copied()
+                .collect();
+            (run, mine, confirmations)
         })
         .collect()
+}
+
+fn run_dkg<C: blindnym::threshold::dkg::Suite>(
+    params: Threshold,
+    seed: u8,
+) -> Vec<BeforeFinish<C>> {
+    run_dkg_with(params, seed, false)
+}
+
+/// L8 (`../shared/reviews/threshold.md`): a participant that shows different round-one
+/// broadcasts to different others is caught before any key is output. Without the
+/// confirmation step, participants 2 and 3 would finish with different public keys and no
+/// error; with it, each of the three refuses with `TranscriptMismatch`.
+#[test]
+fn a_dkg_participant_showing_two_broadcasts_is_caught_before_any_key() {
+    use blindnym::threshold::dkg::Ristretto255;
+    let params = Threshold::new(2, 3).unwrap();
+    for (run, mine, confirmations) in run_dkg_with::<Ristretto255>(params, 81, true) {
+        let index = run.index();
+        let result = run.finish(&confirmations, &mine);
+        assert!(
+            matches!(result, Err(Error::TranscriptMismatch { .. })),
+            "participant {index}: {:?}",
+            result.err()
+        );
+    }
+    // One confirmation that differs (another key generation's, or a corrupted one).
+    let runs = run_dkg::<Ristretto255>(params, 82);
+    let (run, mine, mut confirmations) = runs.into_iter().next().unwrap();
+    confirmations[0].1[0] ^= 1;
+    assert_eq!(
+        run.finish(&confirmations, &mine).err(),
+        Some(Error::TranscriptMismatch {
+            evaluator: confirmations[0].0
+        })
+    );
+    assert_eq!(
+        blindnym::threshold::dkg::DkgContext::new(REALM, 1, b'X').err(),
+        Some(Error::Malformed)
+    );
 }
 
 #[test]
@@ -716,9 +785,9 @@ fn dkg_keyed_deployment_works_end_to_end() {
     let oprf = |seed| -> Vec<_> {
         run_dkg::<Ristretto255>(params, seed)
             .into_iter()
-            .map(|(run, mine)| {
+            .map(|(run, mine, confirmations)| {
                 let index = run.index();
-                let (key, public) = run.finish(&mine).unwrap();
+                let (key, public) = run.finish(&confirmations, &mine).unwrap();
                 into_oprf_share(params, index, &key, &public).unwrap()
             })
             .collect()
@@ -726,9 +795,9 @@ fn dkg_keyed_deployment_works_end_to_end() {
     let (holder_derived, attested_keys) = (oprf(60), oprf(61));
     let signing: Vec<_> = run_dkg::<Ed25519>(params, 62)
         .into_iter()
-        .map(|(run, mine)| {
+        .map(|(run, mine, confirmations)| {
             let index = run.index();
-            let (key, public) = run.finish(&mine).unwrap();
+            let (key, public) = run.finish(&confirmations, &mine).unwrap();
             into_signing_share(params, index, key, public).unwrap()
         })
         .collect();
@@ -858,7 +927,7 @@ fn published_shares_are_signed_and_bound_to_the_key_set() {
     use blindnym::threshold::{EpochShares, SignedEpochShares};
     let (_, public) = dealt(2, 3);
     let verifier = KeySetVerifier::new(signer().verifying_key(), REALM);
-    let signed = SignedEpochShares::sign(&signer(), REALM, &public).unwrap();
+    let signed = SignedEpochShares::sign(&signer(), &signed_set(), &public).unwrap();
     let bytes = signed.to_bytes();
     let decoded = SignedEpochShares::from_bytes(&bytes).unwrap();
     assert_eq!(
@@ -878,7 +947,7 @@ fn published_shares_are_signed_and_bound_to_the_key_set() {
     // Signed by another key.
     let forged = SignedEpochShares::sign(
         &KeySetSigner::from_bytes(&[0x52; 32]).unwrap(),
-        REALM,
+        &signed_set(),
         &public,
     )
     .unwrap();
@@ -891,11 +960,49 @@ fn published_shares_are_signed_and_bound_to_the_key_set() {
         blindnym::threshold::deal_epoch(&keys(9, 2), Threshold::new(2, 3).unwrap(), &mut seeded(5))
             .unwrap()
             .1;
-    let other = SignedEpochShares::sign(&signer(), REALM, &other).unwrap();
+    let other = SignedEpochShares::sign(&signer(), &signed_set(), &other).unwrap();
     assert_eq!(
         other.verify(&verifier, &published(), NOW).err(),
         Some(Error::ThresholdParams)
     );
+}
+
+/// L9 (`../shared/reviews/threshold.md`): published shares carry the key set they were
+/// signed with, so they inherit its sequence number and validity window. Shares signed
+/// beside an older key set (sequence 1) are refused beside the newer one (sequence 2), and
+/// the older key set itself is refused once the newer one was accepted.
+#[test]
+fn shares_signed_for_an_older_key_set_are_refused_beside_a_newer_one() {
+    use blindnym::pseudonym::{KeySet, KeySetVerifier};
+    use blindnym::threshold::SignedEpochShares;
+    let (_, public) = dealt(2, 3);
+    let older = signed_set();
+    let set = older.unverified();
+    let newer = signer().sign(
+        KeySet::new(
+            REALM,
+            2,
+            set.not_before(),
+            set.not_after(),
+            set.epochs().to_vec(),
+        )
+        .unwrap(),
+    );
+    let mut verifier = KeySetVerifier::new(signer().verifying_key(), REALM);
+    let current = verifier.accept(&newer, NOW).unwrap();
+    let old_shares = SignedEpochShares::sign(&signer(), &older, &public).unwrap();
+    assert_eq!(
+        old_shares.verify(&verifier, &current, NOW).err(),
+        Some(Error::KeySetSignature),
+        "shares of the older key set beside the newer one"
+    );
+    assert_eq!(
+        verifier.accept(&older, NOW).err(),
+        Some(Error::KeySetRollback),
+        "the older key set, to go with them"
+    );
+    let new_shares = SignedEpochShares::sign(&signer(), &newer, &public).unwrap();
+    assert_eq!(new_shares.verify(&verifier, &current, NOW).unwrap(), public);
 }
 
 #[test]
@@ -1069,15 +1176,15 @@ fn dkg_names_a_participant_whose_share_is_wrong() {
         let mut runs = run_dkg::<Ristretto255>(params, 80);
         // Participant `bad` sends a share to someone else that is another participant's.
         let victim: u16 = if bad == 1 { 2 } else { 1 };
-        let (_, mine) = &mut runs[usize::from(victim) - 1];
+        let (_, mine, _) = &mut runs[usize::from(victim) - 1];
         let position = mine.iter().position(|p| p.from() == bad).unwrap();
         let other = mine.iter().position(|p| p.from() != bad).unwrap();
         let mut bytes = mine[other].to_bytes().unwrap().to_vec();
         bytes[..2].copy_from_slice(&bad.to_be_bytes());
         mine[position] = DkgPrivate::<Ristretto255>::from_bytes(&bytes).unwrap();
-        let (run, mine) = runs.swap_remove(usize::from(victim) - 1);
+        let (run, mine, confirmations) = runs.swap_remove(usize::from(victim) - 1);
         assert_eq!(
-            run.finish(&mine).err(),
+            run.finish(&confirmations, &mine).err(),
             Some(Error::BadDealing { dealer: bad })
         );
     }

@@ -20,7 +20,7 @@ use rand_core::CryptoRng;
 
 use super::messages::{Dealing, MaskedProduct};
 use super::record::TweakRecord;
-use super::wire::{DealRequest, FinishRequest, ProductRequest, RunId, Target};
+use super::wire::{DealRequest, FinishRequest, ProductRequest, RunId, RunScope, Target};
 use crate::error::{Error, Result};
 use crate::threshold::share::VerificationShares;
 
@@ -94,6 +94,7 @@ enum Phase {
 /// One coordination of the inversion for one [`Target`].
 #[derive(Debug)]
 pub struct Coordinator {
+    scope: RunScope,
     target: Target,
     info: Vec<u8>,
     public: VerificationShares,
@@ -104,13 +105,15 @@ pub struct Coordinator {
 }
 
 impl Coordinator {
-    /// A coordination by evaluator `me` of the inversion on `target` under `public`, among
-    /// `candidates` (the evaluators it may ask, itself included or not: it is added).
+    /// A coordination by evaluator `me` of the inversion on `target` under `public` (the key
+    /// shares of `scope`'s epoch), among `candidates` (the evaluators it may ask, itself
+    /// included or not: it is added).
     ///
     /// # Errors
     /// [`Error::InputTooLong`] for a domain over 255 bytes; [`Error::UnknownEvaluator`] for
     /// `me` or a candidate outside `1..=n`.
     pub fn new(
+        scope: RunScope,
         target: Target,
         public: &VerificationShares,
         me: u16,
@@ -125,6 +128,7 @@ impl Coordinator {
             params.check_index(index)?;
         }
         Ok(Self {
+            scope,
             target,
             info,
             public: public.clone(),
@@ -329,6 +333,7 @@ impl Coordinator {
         Step::Deal {
             request: DealRequest {
                 run,
+                scope: self.scope,
                 target: self.target.clone(),
                 participants: self.participants.clone(),
             },

@@ -33,7 +33,7 @@ pub use messages::{Dealing, MASKED_PRODUCT_LEN, MaskedProduct, PRIVATE_SHARE_LEN
 pub use participant::{Dealt, DealtParticipant, MultipliedParticipant, deal};
 pub use record::{TweakKeys, TweakRecord};
 pub use tweak_share::TweakShare;
-pub use wire::{DealRequest, FinishRequest, ProductRequest, RunId, Target};
+pub use wire::{DealRequest, FinishRequest, ProductRequest, RunId, RunScope, Target};
 
 use crate::error::{Error, Result};
 use crate::threshold::share::{KeyShare, VerificationShares};
@@ -64,7 +64,9 @@ pub fn run_in_one_process(
             .find(|s| s.index() == index)
             .ok_or(Error::UnknownEvaluator { index })
     };
-    let mut coordinator = Coordinator::new(target.clone(), public, me, &indices)?;
+    // Every participant is here, under one epoch: the scope has no one to tell apart.
+    let scope = RunScope::new(0, b"");
+    let mut coordinator = Coordinator::new(scope, target.clone(), public, me, &indices)?;
     let info = coordinator.info().to_vec();
     let mut dealt: BTreeMap<u16, Dealt> = BTreeMap::new();
     let mut multiplied = BTreeMap::new();

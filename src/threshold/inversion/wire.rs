@@ -1,11 +1,14 @@
 //! What the coordinator of an inversion sends each participant (`spec/12-threshold.md`
 //! §12.12.2, carried over the peer API's mutually authenticated TLS). Each request names its
 //! run, 16 random bytes the coordinator draws, so a participant keeps one state per run and
-//! refuses a message of another. Strict decoders: counts are checked against what remains
+//! refuses a message of another; round one also names the epoch and realm the run is for
+//! ([`RunScope`]), so a participant under another epoch refuses it up front. Strict decoders: counts are checked against what remains
 //! before anything is allocated, and trailing bytes are refused.
 
 use super::messages::Dealing;
 use super::record::TweakRecord;
+use sha2::{Digest, Sha256};
+
 use crate::codec::{Codec, Reader, decodes_from_slice};
 use crate::error::{Error, Result};
 use crate::pseudonym::SubjectId;
@@ -15,6 +18,43 @@ use crate::threshold::params::MAX_EVALUATORS;
 
 /// A run's identifier.
 pub type RunId = [u8; 16];
+
+/// What a run is for beyond its tweak (§12.12.2, review L6): the epoch whose key shares it
+/// inverts over and the realm, as SHA-256 of the realm's bytes. A participant refuses round
+/// one under another epoch (`UnknownEpoch`) or realm (`RealmMismatch`) before it deals, so
+/// a set in the middle of a rotation fails fast instead of producing products that do not
+/// combine and blaming each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RunScope {
+    /// The epoch.
+    pub epoch: u32,
+    /// SHA-256 of the realm.
+    pub realm: [u8; 32],
+}
+
+impl RunScope {
+    /// The scope of runs in `epoch` of `realm`.
+    pub fn new(epoch: u32, realm: &[u8]) -> Self {
+        Self {
+            epoch,
+            realm: Sha256::digest(realm).into(),
+        }
+    }
+
+    /// Fails unless `self` (a request's scope) is `expected` (the participant's own).
+    ///
+    /// # Errors
+    /// [`Error::UnknownEpoch`] naming the request's epoch; [`Error::RealmMismatch`].
+    pub fn check(&self, expected: &RunScope) -> Result<()> {
+        if self.realm != expected.realm {
+            return Err(Error::RealmMismatch);
+        }
+        if self.epoch != expected.epoch {
+            return Err(Error::UnknownEpoch { epoch: self.epoch });
+        }
+        Ok(())
+    }
+}
 
 /// Which key an inversion is over, and on what tweak (§12.12.2): the flow B key on a domain,
 /// or the flow A key on a subject. The flow H key is never inverted, and no value of this
@@ -85,11 +125,14 @@ impl Target {
 }
 
 /// Round one, coordinator to participant: deal for `run` among `participants` on `target`.
-/// `run:16 || target byte:1 || count:2 || index:2 × count || input`.
+/// `run:16 || epoch:4 || SHA-256(realm):32 || target byte:1 || count:2 || index:2 × count ||
+/// input`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DealRequest {
     /// The run.
     pub run: RunId,
+    /// The epoch and realm it is for.
+    pub scope: RunScope,
     /// The key and tweak.
     pub target: Target,
     /// The participants, increasing.
@@ -99,6 +142,8 @@ pub struct DealRequest {
 impl Codec for DealRequest {
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.run);
+        out.extend_from_slice(&self.scope.epoch.to_be_bytes());
+        out.extend_from_slice(&self.scope.realm);
         out.push(self.target.byte());
         // At most 255 participants: checked by every party before a run (`check_set`).
         let count = u16::try_from(self.participants.len()).unwrap_or(u16::MAX);
@@ -111,6 +156,8 @@ impl Codec for DealRequest {
 
     fn read(reader: &mut Reader<'_>) -> Result<Self> {
         let run = reader.array()?;
+        let epoch = reader.u32()?;
+        let realm = reader.array()?;
         let byte = reader.u8()?;
         let count = reader.u16()?;
         if count > MAX_EVALUATORS {
@@ -128,6 +175,7 @@ impl Codec for DealRequest {
         let input = reader.take(reader.remaining())?;
         Ok(Self {
             run,
+            scope: RunScope { epoch, realm },
             target: Target::from_parts(byte, input)?,
             participants,
         })
@@ -235,24 +283,40 @@ mod tests {
     }
 
     #[test]
+    fn a_run_scope_refuses_another_epoch_or_realm() {
+        let mine = RunScope::new(2, b"realm");
+        assert_eq!(mine.check(&mine), Ok(()));
+        assert_eq!(
+            RunScope::new(1, b"realm").check(&mine),
+            Err(Error::UnknownEpoch { epoch: 1 })
+        );
+        assert_eq!(
+            RunScope::new(2, b"another").check(&mine),
+            Err(Error::RealmMismatch)
+        );
+    }
+
+    #[test]
     fn deal_request_decodes_strictly() {
         let request = DealRequest {
             run: [7; 16],
+            scope: RunScope::new(1, b"realm"),
             target: Target::domain(b"d").unwrap(),
             participants: vec![1, 2, 3],
         };
         let bytes = request.to_bytes();
         assert_eq!(DealRequest::from_bytes(&bytes).unwrap(), request);
         // A count beyond what remains is refused before anything is read.
-        let mut short = bytes[..17].to_vec();
+        let mut short = bytes[..53].to_vec();
         short.extend_from_slice(&200u16.to_be_bytes());
         assert!(matches!(
             DealRequest::from_bytes(&short),
             Err(Error::InvalidLength { .. })
         ));
-        let mut many = bytes[..17].to_vec();
+        let mut many = bytes[..53].to_vec();
         many.extend_from_slice(&256u16.to_be_bytes());
         assert_eq!(DealRequest::from_bytes(&many), Err(Error::Malformed));
+        assert!(DealRequest::from_bytes(&bytes[..52]).is_err());
         assert!(ProductRequest::from_bytes(&[0; 15]).is_err());
         let mut trailing = ProductRequest {
             run: [1; 16],
