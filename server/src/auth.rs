@@ -170,6 +170,16 @@ impl Callers {
         &self.grants
     }
 
+    /// The subjects some flow A caller authenticates as: a threshold participant runs
+    /// inversions on these subjects only (review M2).
+    pub(crate) fn subjects(&self) -> HashSet<SubjectId> {
+        self.by_key
+            .values()
+            .filter(|caller| caller.flows.contains(&Flow::A))
+            .filter_map(|caller| caller.subject.clone())
+            .collect()
+    }
+
     /// Checks the request's signature (RFC 9421, the `blindnym` profile) from its headers
     /// alone, in this order: the form, a known key, the signature, this evaluator as its
     /// audience, this realm, its time, and its nonce, which is spent in `store`.

@@ -157,6 +157,15 @@ pub struct ThresholdSection {
     pub peer_ca_file: PathBuf,
     /// The other evaluators.
     pub peers: Vec<PeerSection>,
+    /// The most inversion runs (round ones) each peer may start at this participant per
+    /// second, with a burst of as many (review M2): one peer cannot keep every record
+    /// changing. 20 by default.
+    #[serde(default = "default_runs_per_second")]
+    pub runs_per_second_per_peer: u32,
+}
+
+pub(crate) fn default_runs_per_second() -> u32 {
+    20
 }
 
 /// `[[threshold.peers]]`: another evaluator of the same set.

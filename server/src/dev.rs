@@ -145,10 +145,11 @@ pub fn threshold_set(
     };
     let key_set_file = dir.join("key-set.bin");
     let epoch_shares_file = dir.join("epoch-shares.bin");
-    write(&key_set_file, &signer.sign(set).to_bytes())?;
+    let signed_set = signer.sign(set);
+    write(&key_set_file, &signed_set.to_bytes())?;
     write(
         &epoch_shares_file,
-        &SignedEpochShares::sign(&signer, realm.as_bytes(), &public)?.to_bytes(),
+        &SignedEpochShares::sign(&signer, &signed_set, &public)?.to_bytes(),
     )?;
     let anchor = hex::encode(signer.verifying_key().as_bytes());
     write(&dir.join("anchor.hex"), anchor.as_bytes())?;
@@ -231,6 +232,7 @@ pub fn threshold_set(
                     cert_sha256: digest.clone(),
                 })
                 .collect(),
+            runs_per_second_per_peer: crate::config::default_runs_per_second(),
         });
         let file = folder.join("config.toml");
         write(&file, config.to_toml()?.as_bytes())?;

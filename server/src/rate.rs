@@ -1,19 +1,21 @@
-//! A rate limit that needs no identity: anonymous flow H evaluations (`spec/05-flow-h.md`
-//! §5.8), all callers together, as a token bucket refilled each second.
+//! Rate limits as token buckets refilled each second: one that needs no identity, for the
+//! anonymous flow H evaluations of all callers together (`spec/05-flow-h.md` §5.8), and one
+//! per peer for the inversion runs each coordinator may start at this participant
+//! (`spec/12-threshold.md` §12.12.2, review M2).
 
 use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::error::{Result, ServerError};
 
-/// At most `per_second` evaluations a second, with a burst of as many.
+/// At most `per_second` events a second, with a burst of as many.
 #[derive(Debug)]
-pub(crate) struct AnonymousRate {
+pub(crate) struct Rate {
     per_second: f64,
     bucket: Mutex<(f64, Instant)>,
 }
 
-impl AnonymousRate {
+impl Rate {
     pub(crate) fn new(per_second: u32) -> Self {
         let per_second = f64::from(per_second);
         Self {
@@ -22,7 +24,7 @@ impl AnonymousRate {
         }
     }
 
-    /// Takes one evaluation from the bucket.
+    /// Takes one event from the bucket.
     ///
     /// # Errors
     /// [`ServerError::RateLimited`] when none is left this second.

@@ -10,7 +10,7 @@ use crate::auth::Callers;
 use crate::config::{Config, check_private};
 use crate::error::{Result, ServerError};
 use crate::metrics::Metrics;
-use crate::rate::AnonymousRate;
+use crate::rate::Rate;
 use crate::single::{Single, single_evaluator};
 use crate::store::{SharedStore, Store};
 use crate::threshold::ThresholdState;
@@ -34,7 +34,7 @@ pub struct AppState {
     pub(crate) metrics: Metrics,
     pub(crate) max_body: usize,
     pub(crate) timeout: Duration,
-    pub(crate) flow_h_rate: AnonymousRate,
+    pub(crate) flow_h_rate: Rate,
 }
 
 impl core::fmt::Debug for AppState {
@@ -76,37 +76,48 @@ impl AppState {
                 config.keys.quota,
             )?,
         });
-        let (epoch, key_set, mode) = match &config.threshold {
+        let (epoch, key_set, mode, budget) = match &config.threshold {
             Some(section) => {
                 let threshold = ThresholdState::load(
                     section,
                     config.keys.realm.as_bytes(),
                     &config.server.data_dir,
                     callers.grants().clone(),
+                    callers.subjects(),
                     SharedStore(store.clone()),
+                    config.keys.quota,
                 )?;
+                // Each element is evaluated by t of the n evaluators: each keeps its share of
+                // the set's budget (spec §12.7, review M5).
+                let budget = threshold.share_of(config.keys.epoch_budget);
                 (
                     threshold.epoch(),
                     threshold.key_set().to_vec(),
                     Mode::Threshold(Arc::new(threshold)),
+                    budget,
                 )
             }
             None => {
                 let (epoch, key_set, single) = single_evaluator(config, callers.grants(), &store)?;
-                (epoch, key_set, Mode::Single(Arc::new(single)))
+                (
+                    epoch,
+                    key_set,
+                    Mode::Single(Arc::new(single)),
+                    config.keys.epoch_budget,
+                )
             }
         };
         Ok(Self {
             epoch,
             key_set,
-            budget: config.keys.epoch_budget,
+            budget,
             mode,
             callers,
             store,
             metrics: Metrics::default(),
             max_body: config.server.max_body_bytes,
             timeout: Duration::from_millis(config.server.request_timeout_ms),
-            flow_h_rate: AnonymousRate::new(config.server.flow_h_per_second),
+            flow_h_rate: Rate::new(config.server.flow_h_per_second),
         })
     }
 

@@ -20,10 +20,11 @@ use blindnym::caller_auth::RequestSigner;
 use blindnym::pseudonym::bulk::{DataHolder, Evaluator, Grants, MemoryQuota};
 use blindnym::pseudonym::holder_derived::{self, MasterCredential};
 use blindnym::pseudonym::{
-    EvaluationBudget, KeyRatchet, KeySetVerifier, RootSeed, ServiceId, SignedKeySet, VerifiedKeySet,
+    EvaluationBudget, KeyRatchet, KeySetVerifier, RootSeed, ServiceId, SignedKeySet, SubjectId,
+    VerifiedKeySet,
 };
 use blindnym::threshold::inversion::TweakRecord;
-use blindnym::threshold::inversion::{DealRequest, ProductRequest, Target};
+use blindnym::threshold::inversion::{DealRequest, ProductRequest, RunScope, Target};
 use blindnym::threshold::{EpochShares, ShareResponse, SignedEpochShares, Threshold};
 use blindnym_server::dev::DEV_DOMAIN;
 use blindnym_server::{AppState, Config, dev, peer, serve, serve_peers};
@@ -33,14 +34,14 @@ use tokio::sync::oneshot;
 
 const REALM: &str = "blindnym dev";
 
-/// A base port with its next two and the three 100 above free.
-fn free_base_port() -> u16 {
+/// A base port with its next `n − 1` and the `n` 100 above free.
+fn free_base_port(n: u16) -> u16 {
     // Random starts: tests running at once (threads or processes) rarely meet, and a base
     // taken between the check and the bind fails loudly rather than silently.
     (0..200)
         .map(|_| 21_000 + rand::random::<u16>() % 30_000)
         .find(|&base| {
-            (0..3).all(|i| {
+            (0..n).all(|i| {
                 TcpListener::bind(("127.0.0.1", base + i)).is_ok()
                     && TcpListener::bind(("127.0.0.1", base + 100 + i)).is_ok()
             })
@@ -55,18 +56,44 @@ struct Set {
     stops: Vec<oneshot::Sender<()>>,
 }
 
-async fn start_set(dir: &Path) -> Set {
-    let base = free_base_port();
-    let files = dev::threshold_set(
-        dir,
-        Threshold::new(2, 3).unwrap(),
-        SocketAddr::from(([127, 0, 0, 1], base)),
+/// The dev domain's record, coordinated by the evaluator at `url`, and its digest.
+async fn domain_record(url: &str, key: &RequestSigner) -> (TweakRecord, String) {
+    let (status, bytes) = post(
+        &format!("{url}/v1/threshold/flow-b/tweak"),
+        Some(key),
+        DEV_DOMAIN.as_bytes().to_vec(),
     )
-    .unwrap();
+    .await;
+    assert_eq!(status, 200);
+    (
+        TweakRecord::from_bytes(&bytes).unwrap(),
+        hex::encode(Sha256::digest(&bytes)),
+    )
+}
+
+impl Set {
+    /// Stops every evaluator of the set.
+    fn stop(self) {
+        for stop in self.stops {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn start_set(dir: &Path) -> Set {
+    start_set_with(dir, Threshold::new(2, 3).unwrap(), |_| {}).await
+}
+
+/// A dev set of `threshold`, each evaluator's configuration changed by `edit`.
+async fn start_set_with(dir: &Path, threshold: Threshold, edit: impl Fn(&mut Config)) -> Set {
+    let base = free_base_port(threshold.n());
+    let files =
+        dev::threshold_set(dir, threshold, SocketAddr::from(([127, 0, 0, 1], base))).unwrap();
     let (mut urls, mut configs, mut stops) = (Vec::new(), Vec::new(), Vec::new());
     let mut states = Vec::new();
     for file in files {
-        let config = Config::load(&file).unwrap();
+        let mut config = Config::load(&file).unwrap();
+        edit(&mut config);
         let section = config.threshold.clone().unwrap();
         let state = Arc::new(AppState::new(&config).unwrap());
         let public = tokio::net::TcpListener::bind(config.server.listen)
@@ -170,15 +197,7 @@ async fn flows_h_and_b_over_http_equal_the_single_evaluator() {
 
     // Flow B: evaluator 1 coordinates the inversion with its peers over mutual TLS; the
     // record it returns is the one evaluators 2 and 3 answer under.
-    let (status, record_bytes) = post(
-        &format!("{}/v1/threshold/flow-b/tweak", set.urls[0]),
-        Some(&dh_key),
-        DEV_DOMAIN.as_bytes().to_vec(),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let record = TweakRecord::from_bytes(&record_bytes).unwrap();
-    let digest = hex::encode(Sha256::digest(&record_bytes));
+    let (record, digest) = domain_record(&set.urls[0], &dh_key).await;
     let holder = DataHolder::new(keys.clone(), DEV_DOMAIN.as_bytes()).unwrap();
     let register = ["19800101-1234", "19911231-0000", "x"];
     let (batch, request) = holder.blind_batch(&register, &mut rand::rng()).unwrap();
@@ -255,9 +274,7 @@ async fn flows_h_and_b_over_http_equal_the_single_evaluator() {
         remote.pseudonym(&shop).unwrap(),
         local.pseudonym(&shop).unwrap()
     );
-    for stop in set.stops {
-        let _ = stop.send(());
-    }
+    set.stop();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -320,9 +337,7 @@ async fn threshold_refusals_have_their_own_codes() {
         1,
         "evaluator order"
     );
-    for stop in set.stops {
-        let _ = stop.send(());
-    }
+    set.stop();
 }
 
 /// A blocking call to a peer listener with an optional client certificate (chain, key PEM).
@@ -388,8 +403,10 @@ async fn the_peer_api_takes_only_the_sets_certificates_and_no_replayed_round() {
         stranger.signing_key.serialize_pem().into_bytes(),
     );
     let run = hex::encode([9u8; 16]);
+    let scope = RunScope::new(set.states[0].threshold().unwrap().epoch(), REALM.as_bytes());
     let deal = DealRequest {
         run: [9; 16],
+        scope,
         target: Target::domain(DEV_DOMAIN.as_bytes()).unwrap(),
         participants: vec![1, 2, 3],
     }
@@ -401,7 +418,7 @@ async fn the_peer_api_takes_only_the_sets_certificates_and_no_replayed_round() {
     .to_bytes();
     // No role byte asks for an inversion over the flow H key: an unknown role is malformed.
     let mut other_role = deal.clone();
-    other_role[16] = b'H';
+    other_role[16 + 4 + 32] = b'H';
     let same_run_of_another_coordinator = deal.clone();
     let results = tokio::task::spawn_blocking(move || {
         let private = format!("{peer_url}/peer/v1/inversion/2/{run}/private");
@@ -452,9 +469,7 @@ async fn the_peer_api_takes_only_the_sets_certificates_and_no_replayed_round() {
         200,
         "runs are scoped by their coordinator"
     );
-    for stop in set.stops {
-        let _ = stop.send(());
-    }
+    set.stop();
 }
 
 /// A POST with optional `Blindnym-Tweak` and `Blindnym-Session` headers; the status, the
@@ -484,7 +499,7 @@ async fn post_flow_a(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_flow_a_login_through_two_evaluators_verifies_at_the_unchanged_relying_party() {
-    use blindnym::pseudonym::{ChannelBinding, MemoryNonceStore, SubjectId, attested};
+    use blindnym::pseudonym::{ChannelBinding, MemoryNonceStore, attested};
     use blindnym::threshold::flow_a::{ShareEvaluation, combine_evaluations, finish};
     use blindnym::threshold::signing::SignatureShare;
 
@@ -606,9 +621,7 @@ async fn a_flow_a_login_through_two_evaluators_verifies_at_the_unchanged_relying
         )
         .unwrap();
     assert_eq!(remote, local);
-    for stop in set.stops {
-        let _ = stop.send(());
-    }
+    set.stop();
 }
 
 /// H1 (`../shared/reviews/threshold.md`): everything evaluator 3 received from a subject and
@@ -788,9 +801,7 @@ async fn a_credential_seen_by_one_evaluator_is_refused_by_the_others() {
             0
         );
     }
-    for stop in set.stops {
-        let _ = stop.send(());
-    }
+    set.stop();
 }
 
 /// M3 (`../shared/reviews/threshold.md`): tweak shares of a past epoch are erased when the
@@ -809,10 +820,7 @@ async fn tweak_shares_of_past_epochs_are_erased() {
     .await;
     assert_eq!(status, 200);
     let config = set.configs[0].clone();
-    for stop in set.stops {
-        let _ = stop.send(());
-    }
-    drop(set.states);
+    set.stop();
     // A share of an earlier epoch, as a store that lived through an epoch change holds.
     let store = config.server.data_dir.join("tweaks.sqlite3");
     let past = [0xa5u8; 32];
@@ -855,14 +863,21 @@ async fn tweak_shares_of_past_epochs_are_erased() {
     }
 }
 
-/// M2 (`../shared/reviews/threshold.md`): a peer cannot run an inversion for a domain no
-/// caller of the participant is granted (no unmetered records for domains nobody serves), nor
-/// replace a record the participant installed moments ago (no targeted churn of a domain's or
-/// subject's record).
+/// M2 and L6 (`../shared/reviews/threshold.md`): a peer cannot start a run under another
+/// epoch or realm (refused before anything is dealt), for a domain no caller of the
+/// participant is granted or a subject none of its callers is (no unmetered records for
+/// tweaks nobody here serves, so the records kept are bounded by the configuration), faster
+/// than its rate, nor one replacing a record the participant installed moments ago (no
+/// targeted churn of a domain's or subject's record).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_peer_cannot_rerun_a_fresh_record_or_an_ungranted_domain() {
+async fn a_peer_cannot_start_a_run_out_of_scope_unserved_too_fast_or_over_a_fresh_record() {
     let dir = tempfile::tempdir().unwrap();
-    let set = start_set(dir.path()).await;
+    let set = start_set_with(dir.path(), Threshold::new(2, 3).unwrap(), |config| {
+        if let Some(threshold) = config.threshold.as_mut() {
+            threshold.runs_per_second_per_peer = 1;
+        }
+    })
+    .await;
     let dh_key = support::data_holder(dir.path());
     let (status, _) = post(
         &format!("{}/v1/threshold/flow-b/tweak", set.urls[0]),
@@ -871,6 +886,7 @@ async fn a_peer_cannot_rerun_a_fresh_record_or_an_ungranted_domain() {
     )
     .await;
     assert_eq!(status, 200);
+    let epoch = set.states[1].threshold().unwrap().epoch();
     let section = set.configs[2].threshold.clone().unwrap();
     let ca = section.peer_ca_file.clone();
     let third = (
@@ -881,28 +897,113 @@ async fn a_peer_cannot_rerun_a_fresh_record_or_an_ungranted_domain() {
         "https://{}/peer/v1/inversion/deal",
         set.configs[1].threshold.as_ref().unwrap().peer_listen
     );
-    let deal = |domain: &[u8]| {
+    let deal = |scope: RunScope, target: Target| {
         DealRequest {
             run: [3; 16],
-            target: Target::domain(domain).unwrap(),
+            scope,
+            target,
             participants: vec![1, 2, 3],
         }
         .to_bytes()
     };
-    let (fresh, ungranted) = (deal(DEV_DOMAIN.as_bytes()), deal(b"a domain nobody serves"));
+    let ours = RunScope::new(epoch, REALM.as_bytes());
+    let domain = |d: &[u8]| Target::domain(d).unwrap();
+    let requests = vec![
+        deal(
+            RunScope::new(epoch + 1, REALM.as_bytes()),
+            domain(DEV_DOMAIN.as_bytes()),
+        ),
+        deal(
+            RunScope::new(epoch, b"another realm"),
+            domain(DEV_DOMAIN.as_bytes()),
+        ),
+        deal(ours, domain(b"a domain nobody serves")),
+        deal(
+            ours,
+            Target::Subject(SubjectId::new("nobody@example").unwrap()),
+        ),
+        // Served and in scope: the first takes the peer's one run this second and meets
+        // the fresh record, the second finds no run left.
+        deal(ours, domain(DEV_DOMAIN.as_bytes())),
+        deal(ours, domain(DEV_DOMAIN.as_bytes())),
+    ];
     let results = tokio::task::spawn_blocking(move || {
-        (
-            peer_call(&ca, Some((&third.0, &third.1)), &deal_url, Some(fresh)),
-            peer_call(&ca, Some((&third.0, &third.1)), &deal_url, Some(ungranted)),
-        )
+        requests
+            .into_iter()
+            .map(|body| {
+                let (status, body) =
+                    peer_call(&ca, Some((&third.0, &third.1)), &deal_url, Some(body)).unwrap();
+                (status, code(&body))
+            })
+            .collect::<Vec<_>>()
     })
     .await
     .unwrap();
-    let (status, body) = results.0.unwrap();
-    assert_eq!((status, code(&body).as_str()), (400, "Replayed"));
-    let (status, body) = results.1.unwrap();
-    assert_eq!((status, code(&body).as_str()), (403, "Unauthorized"));
-    for stop in set.stops {
-        let _ = stop.send(());
+    let expected = [
+        (400, "UnknownEpoch"),
+        (400, "RealmMismatch"),
+        (403, "Unauthorized"),
+        (403, "Unauthorized"),
+        (400, "Replayed"),
+        (429, "RateLimited"),
+    ];
+    let results: Vec<(u16, &str)> = results.iter().map(|(s, c)| (*s, c.as_str())).collect();
+    assert_eq!(results, expected);
+    set.stop();
+}
+
+/// M5 (`../shared/reviews/threshold.md`): a caller's quota holds across evaluator subsets.
+/// In a (2, 4) set whose data holder has a quota of 100, batches of 10 sent alternately to
+/// evaluators {1, 2} and {3, 4} yield 100 pseudonyms, not the 200 that a quota of 100 at
+/// each evaluator would give: each evaluator allows its share, ⌈100·2/4⌉ = 50.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_quota_holds_across_disjoint_evaluator_subsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = start_set_with(dir.path(), Threshold::new(2, 4).unwrap(), |config| {
+        config.keys.quota = 100;
+    })
+    .await;
+    let (keys, shares) = public_side(&set, dir.path()).await;
+    let dh_key = support::data_holder(dir.path());
+    let (record, digest) = domain_record(&set.urls[0], &dh_key).await;
+    let holder = DataHolder::new(keys, DEV_DOMAIN.as_bytes()).unwrap();
+    let (mut pseudonyms, mut refusals) = (0usize, 0usize);
+    for round in 0..20 {
+        let pair = if round % 2 == 0 { [0, 1] } else { [2, 3] };
+        let register: Vec<String> = (0..10).map(|i| format!("{round:02}-{i}")).collect();
+        let register: Vec<&str> = register.iter().map(String::as_str).collect();
+        let (batch, request) = holder.blind_batch(&register, &mut rand::rng()).unwrap();
+        let mut responses = Vec::new();
+        for evaluator in pair {
+            let (status, body) = post_with(
+                &format!("{}/v1/threshold/flow-b/evaluate", set.urls[evaluator]),
+                &dh_key,
+                Some(&digest),
+                request.to_bytes(),
+            )
+            .await;
+            if status == 200 {
+                responses.push(ShareResponse::from_bytes(&body).unwrap());
+            } else {
+                assert_eq!((status, code(&body).as_str()), (429, "QuotaExceeded"));
+                refusals += 1;
+            }
+        }
+        if let Ok((out, _)) = blindnym::threshold::flow_b::finalize_batch(
+            &holder,
+            &batch,
+            &shares.bulk,
+            &record,
+            &responses,
+            now(),
+        ) {
+            pseudonyms += out.len();
+        }
     }
+    assert_eq!(pseudonyms, 100, "the set's quota, not n/t times it");
+    assert_eq!(
+        refusals, 20,
+        "every evaluator refused its last five batches"
+    );
+    set.stop();
 }

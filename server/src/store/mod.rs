@@ -206,7 +206,17 @@ impl Store {
     }
 
     fn charge_quota(&self, caller: &[u8], domain: &[u8], count: u64) -> Result<()> {
-        if self.add(Counter::Quota(caller, domain), count, self.quota_limit)? {
+        self.charge_quota_within(caller, domain, count, self.quota_limit)
+    }
+
+    fn charge_quota_within(
+        &self,
+        caller: &[u8],
+        domain: &[u8],
+        count: u64,
+        limit: u64,
+    ) -> Result<()> {
+        if self.add(Counter::Quota(caller, domain), count, limit)? {
             Ok(())
         } else {
             Err(ServerError::Protocol(blindnym::Error::QuotaExceeded))
@@ -214,15 +224,42 @@ impl Store {
     }
 }
 
+/// A store failure refuses the request; it is reported as a spent quota rather than
+/// evaluated unaccounted.
+fn as_quota_refusal(result: Result<()>) -> blindnym::Result<()> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(ServerError::Protocol(e)) => Err(e),
+        Err(_) => Err(blindnym::Error::QuotaExceeded),
+    }
+}
+
 impl Quota for Store {
     fn charge(&self, caller: &CallerId, domain: &[u8], count: u64) -> blindnym::Result<()> {
-        match self.charge_quota(caller.as_bytes(), domain, count) {
-            Ok(()) => Ok(()),
-            Err(ServerError::Protocol(e)) => Err(e),
-            // A store failure refuses the request; it is reported as a spent quota rather
-            // than evaluated unaccounted.
-            Err(_) => Err(blindnym::Error::QuotaExceeded),
-        }
+        as_quota_refusal(self.charge_quota(caller.as_bytes(), domain, count))
+    }
+}
+
+/// One threshold evaluator's part of a caller's quota: the configured quota is the caller's
+/// across the whole set, and each of the `n` evaluators, which sees `t` of every `n`
+/// evaluations of an honest caller that spreads its batches, allows `⌈quota·t/n⌉` (spec
+/// §12.7, review M5). A caller sending its batches to disjoint subsets gets no more.
+#[derive(Debug, Clone)]
+pub struct ShareOfQuota {
+    /// The store.
+    pub store: SharedStore,
+    /// This evaluator's limit per caller and domain.
+    pub limit: u64,
+}
+
+impl Quota for ShareOfQuota {
+    fn charge(&self, caller: &CallerId, domain: &[u8], count: u64) -> blindnym::Result<()> {
+        as_quota_refusal(self.store.0.charge_quota_within(
+            caller.as_bytes(),
+            domain,
+            count,
+            self.limit,
+        ))
     }
 }
 

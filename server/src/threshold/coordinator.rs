@@ -130,7 +130,8 @@ impl ThresholdState {
     async fn run_inversion(self: &Arc<Self>, target: &Target) -> Result<Installed> {
         let (_, public) = self.key_of(target);
         let candidates = self.peers.indices_with(self.index);
-        let mut coordinator = Coordinator::new(target.clone(), public, self.index, &candidates)?;
+        let mut coordinator =
+            Coordinator::new(self.scope, target.clone(), public, self.index, &candidates)?;
         let me = self.index;
         loop {
             let step = coordinator.poll(&mut rand::rng());

@@ -19,6 +19,7 @@ mod records;
 mod runs;
 mod signers;
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -30,7 +31,8 @@ use blindnym::threshold::flow_a::{AttestedShareEvaluator, SigningRequest};
 use blindnym::threshold::flow_b::BulkShareEvaluator;
 use blindnym::threshold::flow_h::ShareEvaluator;
 use blindnym::threshold::inversion::{
-    DealRequest, Dealing, FinishRequest, MaskedProduct, PrivateShare, ProductRequest, RunId, Target,
+    DealRequest, Dealing, FinishRequest, MaskedProduct, PrivateShare, ProductRequest, RunId,
+    RunScope, Target,
 };
 use blindnym::threshold::signing::SigningShare;
 use blindnym::threshold::{EpochShares, KeyShare, SignedEpochShares, VerificationShares};
@@ -42,7 +44,8 @@ use crate::config::{ThresholdSection, check_private};
 use crate::error::{Result, ServerError};
 use crate::kit::{blocking, now, read_file};
 use crate::peer::PeerClient;
-use crate::store::SharedStore;
+use crate::rate::Rate;
+use crate::store::{ShareOfQuota, SharedStore};
 use records::Records;
 
 /// A participant refuses to deal in a run that would replace a record it installed less than
@@ -55,6 +58,8 @@ use signers::Signers;
 /// This evaluator in threshold mode.
 pub struct ThresholdState {
     index: u16,
+    /// The epoch and realm every inversion run here is for (review L6).
+    scope: RunScope,
     public: EpochShares,
     key_set: Vec<u8>,
     epoch_shares: Vec<u8>,
@@ -69,6 +74,11 @@ pub struct ThresholdState {
     /// The flow B grants of this evaluator's callers: it runs inversions only for domains
     /// some caller is granted (review M2).
     grants: Grants,
+    /// The subjects of this evaluator's flow A callers: it runs inversions only on these
+    /// (review M2).
+    subjects: HashSet<SubjectId>,
+    /// The round ones each peer may start here, by index (review M2).
+    run_rates: Vec<Rate>,
     /// When this participant last installed each target's record (review M2).
     installed_at: std::sync::Mutex<std::collections::HashMap<Target, std::time::Instant>>,
     peers: PeerClient,
@@ -83,6 +93,12 @@ impl core::fmt::Debug for ThresholdState {
     }
 }
 
+/// `⌈total·t/n⌉`, saturating.
+fn share_of(total: u64, t: u16, n: u16) -> u64 {
+    let (total, t, n) = (u128::from(total), u128::from(t), u128::from(n.max(1)));
+    u64::try_from((total * t).div_ceil(n)).unwrap_or(u64::MAX)
+}
+
 fn read_share(path: &Path) -> Result<KeyShare> {
     check_private(path)?;
     let bytes = Zeroizing::new(read_file(path)?);
@@ -93,7 +109,8 @@ fn read_share(path: &Path) -> Result<KeyShare> {
 impl ThresholdState {
     /// Loads this evaluator's shares and the signed public side, checks them against the
     /// anchor and each other, opens the local tweak store in `data_dir` and installs the
-    /// tweak shares kept there.
+    /// tweak shares kept there. Inversions run only on `grants`' domains and on `subjects`;
+    /// each caller may spend this evaluator's share of `quota` (see [`Self::share_of`]).
     ///
     /// # Errors
     /// [`ServerError::Config`] for a file that is missing, loose, malformed, unsigned or not
@@ -103,7 +120,9 @@ impl ThresholdState {
         realm: &[u8],
         data_dir: &Path,
         grants: Grants,
+        subjects: HashSet<SubjectId>,
         store: SharedStore,
+        quota: u64,
     ) -> Result<Self> {
         let config = |what: &str, e: &dyn std::fmt::Display| {
             ServerError::Config(format!("[threshold] {what}: {e}"))
@@ -157,12 +176,17 @@ impl ThresholdState {
         }
         // The store's budgets apply; the library's own counters are left unlimited.
         let unlimited = || EvaluationBudget::new(u64::MAX);
+        let params = public.bulk.params();
+        let quota = ShareOfQuota {
+            store,
+            limit: share_of(quota, params.t(), params.n()),
+        };
         let bulk = BulkShareEvaluator::new(
             public.epoch,
             section.index,
             public.bulk.clone(),
             grants.clone(),
-            store,
+            quota,
             unlimited(),
         );
         let attested = AttestedShareEvaluator::new(
@@ -180,6 +204,11 @@ impl ThresholdState {
         )?;
         Ok(Self {
             index: section.index,
+            scope: RunScope::new(public.epoch, realm),
+            run_rates: (0..=params.n())
+                .map(|_| Rate::new(section.runs_per_second_per_peer))
+                .collect(),
+            subjects,
             holder_derived: ShareEvaluator::new(public.epoch, holder_derived, unlimited()),
             public,
             key_set,
@@ -209,6 +238,14 @@ impl ThresholdState {
     /// The epoch.
     pub fn epoch(&self) -> u32 {
         self.public.epoch
+    }
+
+    /// This evaluator's share of a limit `total` set for the whole set (a caller's quota, a
+    /// key's budget): `⌈total·t/n⌉`, as each evaluation is made by `t` of the `n` (spec
+    /// §12.7, review M5).
+    pub fn share_of(&self, total: u64) -> u64 {
+        let params = self.public.bulk.params();
+        share_of(total, params.t(), params.n())
     }
 
     /// The flow H share evaluator.
@@ -295,13 +332,24 @@ impl ThresholdState {
     /// `Protocol(Replayed)` for a run it already dealt in; [`ServerError::Peers`] when it
     /// keeps too many unfinished runs; as [`blindnym::threshold::inversion::deal`].
     pub fn deal(&self, request: &DealRequest, coordinator: u16) -> Result<Dealing> {
-        // Review M2: no inversion for a domain no caller here is granted, and none replacing
-        // a record installed moments ago, whoever coordinates.
-        if let Target::Domain(domain) = &request.target
-            && !self.grants.serves(domain)
-        {
+        // Review L6: a run under another epoch or realm is refused before anything is dealt.
+        request.scope.check(&self.scope)?;
+        // Review M2: no inversion for a domain no caller here is granted or a subject no
+        // caller here is, none replacing a record installed moments ago, whoever
+        // coordinates, and no more runs from one coordinator than its rate allows.
+        let served = match &request.target {
+            Target::Domain(domain) => self.grants.serves(domain),
+            Target::Subject(subject) => self.subjects.contains(subject),
+        };
+        if !served {
             return Err(ServerError::Unauthorized);
         }
+        self.run_rates
+            .get(usize::from(coordinator))
+            .ok_or(ServerError::Protocol(blindnym::Error::UnknownEvaluator {
+                index: coordinator,
+            }))?
+            .take()?;
         if self.recently_installed(&request.target)? {
             return Err(ServerError::Protocol(blindnym::Error::Replayed));
         }

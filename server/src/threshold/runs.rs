@@ -78,6 +78,24 @@ impl Runs {
         public: &VerificationShares,
     ) -> Result<Dealing> {
         let info = request.target.info()?;
+        // The table's refusals come before the work of dealing, and hold again after it.
+        let refusal = |runs: &mut HashMap<(u16, RunId), Run>| {
+            runs.retain(|_, run| run.started.elapsed() < RUN_LIFETIME);
+            if runs.contains_key(&(coordinator, request.run)) {
+                return Err(ServerError::Protocol(blindnym::Error::Replayed));
+            }
+            let of_coordinator = runs
+                .values()
+                .filter(|r| r.coordinator == coordinator)
+                .count();
+            if runs.len() >= MAX_RUNS || of_coordinator >= MAX_RUNS_PER_COORDINATOR {
+                return Err(ServerError::Peers(
+                    "too many inversion runs under way".into(),
+                ));
+            }
+            Ok(())
+        };
+        refusal(&mut *self.lock()?)?;
         let dealt = deal(
             share,
             public,
@@ -86,21 +104,7 @@ impl Runs {
             &mut rand::rng(),
         )?;
         let mut runs = self.lock()?;
-        runs.retain(|_, run| run.started.elapsed() < RUN_LIFETIME);
-        if runs.contains_key(&(coordinator, request.run)) {
-            return Err(ServerError::Protocol(blindnym::Error::Replayed));
-        }
-        if runs.len() >= MAX_RUNS
-            || runs
-                .values()
-                .filter(|r| r.coordinator == coordinator)
-                .count()
-                >= MAX_RUNS_PER_COORDINATOR
-        {
-            return Err(ServerError::Peers(
-                "too many inversion runs under way".into(),
-            ));
-        }
+        refusal(&mut runs)?;
         runs.insert(
             (coordinator, request.run),
             Run {
