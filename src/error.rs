@@ -107,6 +107,10 @@ pub enum Error {
     KeySetRollback,
     /// A key set names another realm than the one this party was configured for.
     RealmMismatch,
+    /// A key set contradicts one accepted before: it lists an epoch that set listed with
+    /// other keys or another start, or its sequence number jumps more than `2^16` past it
+    /// (`spec/04-keys.md` §4.5). A signer showing two histories is caught here.
+    KeySetEquivocation,
     /// Threshold mode: a share answer's proof fails against the evaluator's published
     /// verification share (`spec/12-threshold.md` §12.5). The client drops it and combines
     /// another `t`.
@@ -221,6 +225,9 @@ impl fmt::Display for Error {
             Error::KeySetExpired => f.write_str("outside the key set's validity window"),
             Error::KeySetRollback => f.write_str("key set is older than one already accepted"),
             Error::RealmMismatch => f.write_str("key set is for another realm"),
+            Error::KeySetEquivocation => {
+                f.write_str("key set contradicts one already accepted (an epoch re-keyed)")
+            }
             Error::BadShare { evaluator } => {
                 write!(
                     f,
@@ -330,6 +337,7 @@ impl Error {
             Error::KeySetExpired => "KeySetExpired",
             Error::KeySetRollback => "KeySetRollback",
             Error::RealmMismatch => "RealmMismatch",
+            Error::KeySetEquivocation => "KeySetEquivocation",
             Error::BadShare { .. } => "BadShare",
             Error::BadDealing { .. } => "BadDealing",
             Error::TranscriptMismatch { .. } => "TranscriptMismatch",
@@ -369,6 +377,7 @@ impl Error {
             Error::KeySetSignature
             | Error::KeySetExpired
             | Error::KeySetRollback
+            | Error::KeySetEquivocation
             | Error::RealmMismatch
             | Error::UnknownEpoch { .. }
             | Error::StaleEpoch { .. } => ErrorKind::KeySet,
@@ -431,6 +440,7 @@ impl Error {
             | Error::KeySetSignature
             | Error::KeySetExpired
             | Error::KeySetRollback
+            | Error::KeySetEquivocation
             | Error::RealmMismatch
             | Error::TooFewShares { .. }
             | Error::UnknownEvaluator { .. }

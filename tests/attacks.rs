@@ -9,9 +9,7 @@ use blindnym::pseudonym::attested::{self, MigrationAssertion};
 use blindnym::pseudonym::bulk::{self, BatchRequest, CallerId, Grants, MemoryQuota};
 use blindnym::pseudonym::holder_derived::{self, LoginProof, MasterCredential};
 use blindnym::pseudonym::key_set::TRANSITION_WINDOW_S;
-use blindnym::pseudonym::{
-    EvaluationBudget, KeyRatchet, KeySet, KeySetSigner, KeySetVerifier, MemoryNonceStore,
-};
+use blindnym::pseudonym::{EvaluationBudget, KeyRatchet, KeySet, KeySetVerifier, MemoryNonceStore};
 use common::*;
 
 /// Hole 1 — relay by a phishing relying party. The phisher fetches a challenge from the
@@ -269,9 +267,7 @@ fn hole_4b_holder_refuses_a_stale_epoch() {
 /// signature under the pinned anchor, the validity window, the sequence number.
 #[test]
 fn hole_5_unsigned_expired_or_rolled_back_key_sets_are_refused() {
-    let forger = KeySetSigner::from_bytes(&[0x66; 32]).unwrap();
-    let forged =
-        forger.sign(KeySet::new(REALM, 9, 0, u64::MAX, vec![keys(66, 1).public(0)]).unwrap());
+    let forged = forged_set(9);
     let mut verifier = KeySetVerifier::new(signer().verifying_key(), REALM);
     assert_eq!(
         verifier.accept(&forged, NOW).map(drop),

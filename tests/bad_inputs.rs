@@ -363,12 +363,12 @@ use blindnym::pseudonym::bulk::{self, BatchRequest, BatchResponse, CallerId, Gra
 use blindnym::pseudonym::holder_derived::{self, LoginProof};
 use blindnym::pseudonym::key_set::EPOCH_ENTRY_LEN;
 use blindnym::pseudonym::{
-    Challenge, EvaluationBudget, KeySet, KeySetSigner, KeySetVerifier, MemoryNonceStore, ServiceId,
-    SignedKeySet, SubjectId,
+    Challenge, EvaluationBudget, KeySet, KeySetVerifier, MemoryNonceStore, ServiceId, SignedKeySet,
+    SubjectId,
 };
 use common::{
     EPOCH_1_START, EPOCH_2_START, NOW, REALM, SET_NOT_AFTER, attested_evaluator, channel,
-    flow_a_session, keys, published, rp, signed_set, signer, verify_at,
+    flow_a_session, forged_set, keys, published, rp, signed_set, signer, verify_at,
 };
 
 const SHOP: &str = "https://shop.example";
@@ -753,9 +753,7 @@ fn row_20_oversize_or_non_canonical_identifier() {
 
 #[test]
 fn row_21_key_set_refusals() {
-    let forged = KeySetSigner::from_bytes(&[0x66; 32])
-        .unwrap()
-        .sign(KeySet::new(REALM, 5, 0, u64::MAX, vec![keys(66, 1).public(0)]).unwrap());
+    let forged = forged_set(5);
     let mut verifier = KeySetVerifier::new(signer().verifying_key(), REALM);
     assert_eq!(
         verifier.accept(&forged, NOW).map(drop),

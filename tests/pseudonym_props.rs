@@ -69,7 +69,7 @@ proptest! {
     fn signed_key_set_roundtrip(
         seed in any::<[u8; 32]>(),
         realm in prop::collection::vec(any::<u8>(), 0..40),
-        sequence in any::<u64>(),
+        sequence in 0..=blindnym::pseudonym::key_set::MAX_SEQUENCE,
         epochs in prop::collection::btree_set(1u32..50, 1..4),
     ) {
         let ratchet = KeyRatchet::new(&RootSeed::from_bytes(&seed).unwrap(), &realm, 1).unwrap();
@@ -78,7 +78,7 @@ proptest! {
             .map(|&e| ratchet.keys_for(e).unwrap().public(u64::from(e) * 1000))
             .collect();
         let signer = KeySetSigner::from_bytes(&seed).unwrap();
-        let signed = signer.sign(KeySet::new(&realm, sequence, 0, u64::MAX, entries.clone()).unwrap());
+        let signed = signer.sign(KeySet::new(&realm, sequence, 0, blindnym::pseudonym::key_set::MAX_WINDOW_S, entries.clone()).unwrap());
         let bytes = signed.to_bytes();
         prop_assert_eq!(SignedKeySet::from_bytes(&bytes), Ok(signed.clone()));
         let verified = KeySetVerifier::new(signer.verifying_key(), &realm).accept(&signed, 0).unwrap();

@@ -325,7 +325,14 @@ fn relying_party_world() -> &'static RelyingPartyWorld {
             .expect("ratchet");
         let keys = ratchet.keys().expect("keys");
         let signer = KeySetSigner::from_bytes(&[0x5b; 32]).expect("signer");
-        let set = KeySet::new(realm, 1, 0, u64::MAX, vec![keys.public(0)]).expect("set");
+        let set = KeySet::new(
+            realm,
+            1,
+            FUZZ_NOW - 86_400,
+            FUZZ_NOW + 86_400,
+            vec![keys.public(0)],
+        )
+        .expect("set");
         let verified = KeySetVerifier::new(signer.verifying_key(), realm)
             .accept(&signer.sign(set), FUZZ_NOW)
             .expect("verified set");

@@ -120,6 +120,20 @@ pub fn signed_set() -> SignedKeySet {
     signer().sign(KeySet::new(REALM, 1, EPOCH_1_START, SET_NOT_AFTER, epochs).expect("set"))
 }
 
+/// A key set with the fixtures' window and realm signed by a forger's key (not the anchor).
+pub fn forged_set(sequence: u64) -> SignedKeySet {
+    KeySetSigner::from_bytes(&[0x66; 32]).expect("forger").sign(
+        KeySet::new(
+            REALM,
+            sequence,
+            EPOCH_1_START,
+            SET_NOT_AFTER,
+            vec![keys(66, 1).public(0)],
+        )
+        .expect("set"),
+    )
+}
+
 /// [`signed_set`], verified at [`NOW`].
 pub fn published() -> VerifiedKeySet {
     KeySetVerifier::new(signer().verifying_key(), REALM)

@@ -29,6 +29,16 @@ pub const MAX_EPOCHS: usize = 1024;
 pub const TRANSITION_WINDOW_S: u64 = 86_400;
 /// Length of a key-set signature.
 pub const SIGNATURE_LEN: usize = 64;
+/// The longest validity window a key set may have: 92 days (`spec/04-keys.md` §4.5). A
+/// signer that is compelled or stolen cannot hand out a set that stays good for years; an
+/// operator re-signs the current keys at least once a quarter (monthly is the advice).
+pub const MAX_WINDOW_S: u64 = 92 * 86_400;
+/// The largest sequence number: `2^32 − 1`. A set numbered near `u64::MAX` would leave no
+/// room for any later one.
+pub const MAX_SEQUENCE: u64 = u32::MAX as u64;
+/// How far past the last accepted set a new one's sequence number may go: `2^16`. A verifier
+/// that accepted a set with a number far ahead could never accept the honest sets after it.
+pub const MAX_SEQUENCE_STEP: u64 = 1 << 16;
 
 /// Decodes an Ed25519 public key strictly: canonical encoding, not of small order.
 ///
@@ -47,6 +57,27 @@ pub fn decode_verifying_key(bytes: &[u8; 32]) -> Result<VerifyingKey> {
 }
 
 impl EpochPublicKeys {
+    /// The 140-byte entry of a key set (§4.5): what an evaluator exports for the key-set
+    /// signer to list.
+    pub fn to_bytes(&self) -> [u8; EPOCH_ENTRY_LEN] {
+        let mut out = Vec::with_capacity(EPOCH_ENTRY_LEN);
+        self.write(&mut out);
+        let mut bytes = [0u8; EPOCH_ENTRY_LEN];
+        bytes.copy_from_slice(&out);
+        bytes
+    }
+
+    /// Decodes one entry strictly.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLength`] for other than 140 bytes; the key errors of §3.9.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut reader = Reader::new(bytes);
+        let entry = Self::read(&mut reader)?;
+        reader.finish()?;
+        Ok(entry)
+    }
+
     fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.epoch.to_be_bytes());
         out.extend_from_slice(&self.not_before.to_be_bytes());
@@ -85,7 +116,8 @@ impl KeySet {
     /// # Errors
     /// [`Error::InputTooLong`] for a realm over 1024 bytes; [`Error::Malformed`] when
     /// `epochs` is empty, longer than [`MAX_EPOCHS`], not strictly increasing in epoch and
-    /// start time, or the window is empty.
+    /// start time, the window is empty or longer than [`MAX_WINDOW_S`], or the sequence
+    /// number is above [`MAX_SEQUENCE`].
     pub fn new(
         realm: &[u8],
         sequence: u64,
@@ -100,7 +132,12 @@ impl KeySet {
             [a, b] => a.epoch < b.epoch && a.not_before < b.not_before,
             _ => false,
         });
-        if epochs.is_empty() || epochs.len() > MAX_EPOCHS || !increasing || not_before >= not_after
+        if epochs.is_empty()
+            || epochs.len() > MAX_EPOCHS
+            || !increasing
+            || not_before >= not_after
+            || not_after - not_before > MAX_WINDOW_S
+            || sequence > MAX_SEQUENCE
         {
             return Err(Error::Malformed);
         }
@@ -293,6 +330,9 @@ pub struct KeySetVerifier {
     anchor: VerifyingKey,
     realm: Vec<u8>,
     last: Option<(u64, [u8; 32])>,
+    /// The newest set accepted, when the verifier has it (not when restored from a sequence
+    /// number and digest only): its epochs may not be re-keyed by a later set.
+    last_set: Option<SignedKeySet>,
 }
 
 impl KeySetVerifier {
@@ -308,10 +348,13 @@ impl KeySetVerifier {
             anchor,
             realm: realm.to_vec(),
             last: None,
+            last_set: None,
         }
     }
 
-    /// A verifier that already accepted the set with `sequence` and `digest`.
+    /// A verifier that already accepted the set with `sequence` and `digest`. It refuses
+    /// rollbacks and sequence jumps but cannot see a later set re-key an epoch; prefer
+    /// [`KeySetVerifier::with_last_accepted_set`].
     pub fn with_last_accepted(
         anchor: VerifyingKey,
         realm: &[u8],
@@ -322,7 +365,33 @@ impl KeySetVerifier {
             anchor,
             realm: realm.to_vec(),
             last: Some((sequence, digest)),
+            last_set: None,
         }
+    }
+
+    /// A verifier that already accepted `signed` (as persisted from
+    /// [`KeySetVerifier::last_accepted_set`]): its signature and realm are checked again, its
+    /// window is not (it may have closed since).
+    ///
+    /// # Errors
+    /// [`Error::KeySetSignature`], [`Error::RealmMismatch`].
+    pub fn with_last_accepted_set(
+        anchor: VerifyingKey,
+        realm: &[u8],
+        signed: &SignedKeySet,
+    ) -> Result<Self> {
+        anchor
+            .verify_strict(&signed_message(&signed.set.body()), &signed.signature)
+            .map_err(|_| Error::KeySetSignature)?;
+        if signed.set.realm != realm {
+            return Err(Error::RealmMismatch);
+        }
+        Ok(Self {
+            anchor,
+            realm: realm.to_vec(),
+            last: Some((signed.set.sequence, signed.digest())),
+            last_set: Some(signed.clone()),
+        })
     }
 
     /// The sequence number and digest of the newest set accepted.
@@ -330,13 +399,22 @@ impl KeySetVerifier {
         self.last
     }
 
+    /// The newest set accepted, to persist (its bytes) and restore with
+    /// [`KeySetVerifier::with_last_accepted_set`].
+    pub fn last_accepted_set(&self) -> Option<&SignedKeySet> {
+        self.last_set.as_ref()
+    }
+
     /// Checks `signed` at time `now` and, if it passes, remembers it as the newest.
-    /// In order: the signature under the anchor, the realm, the validity window, and that
-    /// the sequence number does not go back (an equal number must be the same set).
+    /// In order: the signature under the anchor, the realm, the validity window, that the
+    /// sequence number does not go back (an equal number must be the same set), does not
+    /// jump more than [`MAX_SEQUENCE_STEP`] ahead, and that no epoch the last accepted set
+    /// listed is listed with other keys or another start.
     ///
     /// # Errors
     /// [`Error::KeySetSignature`] (unsigned or forged), [`Error::RealmMismatch`],
-    /// [`Error::KeySetExpired`] (outside its window), [`Error::KeySetRollback`].
+    /// [`Error::KeySetExpired`] (outside its window), [`Error::KeySetRollback`],
+    /// [`Error::KeySetEquivocation`] (a jump, or an epoch re-keyed).
     pub fn accept(&mut self, signed: &SignedKeySet, now: u64) -> Result<VerifiedKeySet> {
         let set = &signed.set;
         self.anchor
@@ -354,8 +432,23 @@ impl KeySetVerifier {
             if set.sequence < sequence || (set.sequence == sequence && !same) {
                 return Err(Error::KeySetRollback);
             }
+            if set.sequence - sequence > MAX_SEQUENCE_STEP {
+                return Err(Error::KeySetEquivocation);
+            }
+        }
+        if let Some(last) = &self.last_set {
+            let rekeyed = set.epochs.iter().any(|entry| {
+                last.set
+                    .epochs
+                    .iter()
+                    .any(|known| known.epoch == entry.epoch && known != entry)
+            });
+            if rekeyed {
+                return Err(Error::KeySetEquivocation);
+            }
         }
         self.last = Some((set.sequence, digest));
+        self.last_set = Some(signed.clone());
         Ok(VerifiedKeySet {
             set: set.clone(),
             digest,
