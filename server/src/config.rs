@@ -81,14 +81,23 @@ fn default_timeout() -> u64 {
 pub struct KeysSection {
     /// The realm the keys serve.
     pub realm: String,
-    /// The 32-byte root seed of the key ratchet (`spec/04-keys.md` §4.2); mode 0600. A single
-    /// evaluator needs it; in threshold mode it is absent (the shares replace it).
+    /// The 32-byte root seed of the key ratchet (`spec/04-keys.md` §4.2); mode 0600. Read once,
+    /// at a single evaluator's first start, to begin the ratchet; refused once the ratchet
+    /// state exists (remove the setting and destroy the file). Absent in threshold mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_seed_file: Option<PathBuf>,
-    /// The 32-byte seed of the key-set signer; mode 0600. A single evaluator signs its key
-    /// set; in threshold mode the set arrives signed (`[threshold] key_set_file`).
+    /// A single evaluator's ratchet state (`KeyRatchet` bytes), mode 0600, written
+    /// atomically; `data_dir/ratchet.state` by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signer_file: Option<PathBuf>,
+    pub ratchet_state_file: Option<PathBuf>,
+    /// A single evaluator's signed key set (`SignedKeySet` bytes, made by `blindnym
+    /// sign-key-set` on the signer's machine): served byte for byte. In threshold mode it is
+    /// `[threshold] key_set_file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_set_file: Option<PathBuf>,
+    /// The key-set signer's public key (hex): the key set is checked against it at start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
     /// Evaluations each epoch key may do (`spec/04-keys.md` §4.3).
     #[serde(default = "default_budget")]
     pub epoch_budget: u64,
@@ -253,6 +262,28 @@ pub fn read_secret(path: &Path) -> Result<Zeroizing<[u8; 32]>> {
 /// [`ServerError::Config`] when the file cannot be written.
 pub fn write_secret(path: &Path, secret: &[u8; 32]) -> Result<()> {
     write_private(path, secret)
+}
+
+/// Replaces `path` with `bytes` atomically, mode 0600: a new file beside it, synced, then
+/// renamed over it, so a crash leaves the old contents or the new, never a mix.
+///
+/// # Errors
+/// [`ServerError::Config`] when the file cannot be written or renamed.
+pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let fail = |e: std::io::Error| ServerError::Config(format!("{}: {e}", path.display()));
+    let mut staged = path.as_os_str().to_owned();
+    staged.push(".new");
+    let staged = PathBuf::from(staged);
+    let _ = std::fs::remove_file(&staged);
+    write_private(&staged, bytes)?;
+    std::fs::File::open(&staged)
+        .and_then(|f| f.sync_all())
+        .map_err(fail)?;
+    std::fs::rename(&staged, path).map_err(fail)?;
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(())
 }
 
 /// Creates `path` (which must not exist) with mode 0600 and writes `bytes` to it.

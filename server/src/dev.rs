@@ -39,27 +39,92 @@ pub fn caller_key(dir: &Path, name: &str) -> Result<RequestSigner> {
         .map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))
 }
 
-/// A development configuration in `dir`: fresh secrets (mode 0600), a store, two callers
-/// whose request keys are in `dir` ([`DEV_DATA_HOLDER_KEY`], [`DEV_HOLDER_KEY`]).
+/// The development root seed in `dir` (kept there, unlike a deployment's, so that tests can
+/// recompute the development keys).
+pub const DEV_ROOT_SEED: &str = "root.seed";
+/// The development key-set signer in `dir` (on a deployment it lives on the signer's machine).
+pub const DEV_SIGNER: &str = "signer.key";
+/// The development signed key set in `dir`.
+pub const DEV_KEY_SET: &str = "single-key-set.bin";
+
+/// Plays the key-set signer for a development evaluator: signs `keys`' epoch into
+/// `dir/single-key-set.bin` when it is missing or within a week of its end (the next sequence
+/// number, the epoch's first start kept), so restarts serve the same bytes.
+fn dev_key_set(dir: &Path, realm: &str, keys: &blindnym::pseudonym::EpochKeys) -> Result<String> {
+    use blindnym::pseudonym::{KeySet, KeySetSigner, SignedKeySet};
+    let signer =
+        KeySetSigner::from_bytes(crate::config::read_secret(&dir.join(DEV_SIGNER))?.as_ref())?;
+    let path = dir.join(DEV_KEY_SET);
+    let now = crate::kit::now();
+    let old = std::fs::read(&path)
+        .ok()
+        .and_then(|bytes| SignedKeySet::from_bytes(&bytes).ok());
+    let fresh = old
+        .as_ref()
+        .is_some_and(|set| set.unverified().not_after() > now + 7 * 86_400);
+    if !fresh {
+        let not_before = old
+            .as_ref()
+            .and_then(|set| {
+                set.unverified()
+                    .epochs()
+                    .iter()
+                    .find(|e| e.epoch == keys.epoch())
+            })
+            .map_or(now.saturating_sub(60), |entry| entry.not_before);
+        let sequence = old
+            .as_ref()
+            .map_or(1, |set| set.unverified().sequence() + 1);
+        let set = KeySet::new(
+            realm.as_bytes(),
+            sequence,
+            not_before.min(now.saturating_sub(60)),
+            now + 30 * 86_400,
+            vec![keys.public(not_before)],
+        )?;
+        crate::config::write_private_atomic(&path, &signer.sign(set).to_bytes())?;
+    }
+    Ok(hex::encode(signer.verifying_key().as_bytes()))
+}
+
+/// A development configuration in `dir`: fresh secrets (mode 0600), the ratchet state begun
+/// from the development root seed, a key set signed for it, a store, two callers whose
+/// request keys are in `dir` ([`DEV_DATA_HOLDER_KEY`], [`DEV_HOLDER_KEY`]).
 ///
 /// # Errors
 /// [`crate::ServerError::Config`] when the files cannot be written.
 pub fn config(dir: &Path, listen: std::net::SocketAddr) -> Result<Config> {
+    use blindnym::pseudonym::{KeyRatchet, RootSeed};
     let mut rng = rand::rng();
-    let root_seed_file = dir.join("root.seed");
-    let signer_file = dir.join("signer.key");
+    let root_seed_file = dir.join(DEV_ROOT_SEED);
+    let signer_file = dir.join(DEV_SIGNER);
     for path in [&root_seed_file, &signer_file] {
         if !path.exists() {
             let secret: [u8; 32] = rng.random();
             write_secret(path, &secret)?;
         }
     }
+    let data_dir = dir.join("data");
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|e| ServerError::Config(format!("{}: {e}", data_dir.display())))?;
+    let ratchet_state = data_dir.join("ratchet.state");
+    let ratchet = if ratchet_state.exists() {
+        KeyRatchet::from_bytes(&zeroize::Zeroizing::new(crate::kit::read_file(
+            &ratchet_state,
+        )?))?
+    } else {
+        let root = RootSeed::from_bytes(crate::config::read_secret(&root_seed_file)?.as_ref())?;
+        let ratchet = KeyRatchet::new(&root, DEV_REALM.as_bytes(), 1)?;
+        crate::config::write_private_atomic(&ratchet_state, &ratchet.to_bytes())?;
+        ratchet
+    };
+    let anchor = dev_key_set(dir, DEV_REALM, &ratchet.keys()?)?;
     let data_holder = caller_key(dir, DEV_DATA_HOLDER_KEY)?.public_key_hex();
     let holder = caller_key(dir, DEV_HOLDER_KEY)?.public_key_hex();
     Ok(Config {
         server: ServerSection {
             listen,
-            data_dir: dir.join("data"),
+            data_dir,
             postgres_url_file: None,
             insecure_http: true,
             tls_cert_file: None,
@@ -71,8 +136,10 @@ pub fn config(dir: &Path, listen: std::net::SocketAddr) -> Result<Config> {
         },
         keys: KeysSection {
             realm: DEV_REALM.into(),
-            root_seed_file: Some(root_seed_file),
-            signer_file: Some(signer_file),
+            root_seed_file: None,
+            ratchet_state_file: Some(ratchet_state),
+            key_set_file: Some(dir.join(DEV_KEY_SET)),
+            anchor: Some(anchor),
             epoch_budget: blindnym::pseudonym::DEFAULT_EVALUATION_BUDGET,
             quota: 1_000_000,
         },
@@ -120,13 +187,10 @@ pub fn threshold_set(
     let fail = |e: &dyn std::fmt::Display| ServerError::Config(format!("dev threshold: {e}"));
     let base = config(dir, listen)?;
     let realm = base.keys.realm.clone();
-    let (Some(seed_file), Some(signer_file)) = (&base.keys.root_seed_file, &base.keys.signer_file)
-    else {
-        return Err(fail(&"no development secrets"));
-    };
-    let root = RootSeed::from_bytes(read_secret(seed_file)?.as_ref())?;
+    let (seed_file, signer_file) = (dir.join(DEV_ROOT_SEED), dir.join(DEV_SIGNER));
+    let root = RootSeed::from_bytes(read_secret(&seed_file)?.as_ref())?;
     let keys = KeyRatchet::new(&root, realm.as_bytes(), 1)?.keys()?;
-    let signer = KeySetSigner::from_bytes(read_secret(signer_file)?.as_ref())?;
+    let signer = KeySetSigner::from_bytes(read_secret(&signer_file)?.as_ref())?;
     let mut rng = rand::rng();
     let (shares, public) = deal_epoch(&keys, params, &mut rng)?;
     let start = std::time::SystemTime::now()
@@ -209,7 +273,9 @@ pub fn threshold_set(
         config.server.authority = Some(config.server.listen.to_string());
         config.server.data_dir = folder.join("data");
         config.keys.root_seed_file = None;
-        config.keys.signer_file = None;
+        config.keys.ratchet_state_file = None;
+        config.keys.key_set_file = None;
+        config.keys.anchor = None;
         config.threshold = Some(ThresholdSection {
             index,
             anchor: anchor.clone(),

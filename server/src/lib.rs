@@ -26,7 +26,7 @@ mod kit;
 mod metrics;
 pub mod peer;
 mod rate;
-mod single;
+pub mod single;
 pub mod state;
 pub mod store;
 pub mod threshold;

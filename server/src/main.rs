@@ -30,6 +30,30 @@ struct Args {
     /// Address for `--dev`.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// With `--config` (a single evaluator): writes the public keys of its current epoch (a
+    /// 140-byte key-set entry) to PATH for the key-set signer (`blindnym sign-key-set`), then
+    /// exits. At the first start this begins the ratchet from the root seed.
+    #[arg(long, value_name = "PATH", requires = "config")]
+    export_epoch_keys: Option<PathBuf>,
+}
+
+fn export_epoch_keys(config: &Config, out: &std::path::Path) -> Result<(), ServerError> {
+    let keys = blindnym_server::single::load_ratchet(config)?.keys()?;
+    let not_before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        .saturating_sub(60);
+    std::fs::write(out, keys.public(not_before).to_bytes())
+        .map_err(|e| ServerError::Config(format!("{}: {e}", out.display())))?;
+    eprintln!(
+        "epoch {} public keys in {}; on the signer's machine:\n  blindnym sign-key-set \
+         --signer-key SIGNER --realm {:?} --epoch-keys {} [--previous KEY_SET] --out KEY_SET",
+        keys.epoch(),
+        out.display(),
+        config.keys.realm,
+        out.display()
+    );
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -87,9 +111,13 @@ async fn run(args: Args) -> Result<(), ServerError> {
     } else {
         let path = args
             .config
+            .clone()
             .ok_or_else(|| ServerError::Config("--config or --dev".into()))?;
         Config::load(&path)?
     };
+    if let Some(out) = &args.export_epoch_keys {
+        return export_epoch_keys(&config, out);
+    }
     let tls = if config.server.insecure_http {
         None
     } else {
@@ -145,11 +173,8 @@ async fn run(args: Args) -> Result<(), ServerError> {
             "blindnym-server listening on http://{address} (plain HTTP: development only)"
         ),
     }
-    if let (true, Some(signer_file)) = (args.dev, &config.keys.signer_file) {
-        let signer = blindnym::pseudonym::KeySetSigner::from_bytes(
-            blindnym_server::config::read_secret(signer_file)?.as_ref(),
-        )?;
-        let anchor = hex::encode(signer.verifying_key().as_bytes());
+    if let (true, Some(anchor)) = (args.dev, &config.keys.anchor) {
+        let anchor = anchor.clone();
         // For `blindnym pseudonymise --key-file … --anchor …` in two commands (README).
         std::fs::write(args.dev_dir.join("anchor.hex"), &anchor)
             .map_err(|e| ServerError::Config(format!("anchor.hex: {e}")))?;

@@ -24,7 +24,9 @@ impl Metrics {
         }
     }
 
-    pub(crate) fn render(&self) -> String {
+    /// The counters, and what each key's budget has left (`budgets`: role, evaluations left),
+    /// so an operator sees a key near its budget before it refuses (`spec/04-keys.md` §4.3).
+    pub(crate) fn render(&self, budgets: &[(&'static str, u64)]) -> String {
         let mut out = String::from(
             "# HELP blindnym_requests_total HTTP requests by route and status.\n\
              # TYPE blindnym_requests_total counter\n",
@@ -46,6 +48,15 @@ impl Metrics {
                     "blindnym_evaluations_total{{flow=\"{flow}\"}} {n}\n"
                 ));
             }
+        }
+        out.push_str(
+            "# HELP blindnym_budget_remaining Evaluations each key of the current epoch may still do.\n\
+             # TYPE blindnym_budget_remaining gauge\n",
+        );
+        for (role, left) in budgets {
+            out.push_str(&format!(
+                "blindnym_budget_remaining{{role=\"{role}\"}} {left}\n"
+            ));
         }
         out
     }

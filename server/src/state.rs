@@ -107,7 +107,7 @@ impl AppState {
                 )
             }
         };
-        Ok(Self {
+        let state = Self {
             epoch,
             key_set,
             budget,
@@ -118,7 +118,9 @@ impl AppState {
             max_body: config.server.max_body_bytes,
             timeout: Duration::from_millis(config.server.request_timeout_ms),
             flow_h_rate: Rate::new(config.server.flow_h_per_second),
-        })
+        };
+        state.warn_low_budgets();
+        Ok(state)
     }
 
     /// This evaluator in threshold mode.
@@ -135,6 +137,30 @@ impl AppState {
     /// The store (tests read counts from it).
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// What each key's budget has left under this evaluator's epoch, by role.
+    pub(crate) fn budgets_left(&self) -> Vec<(&'static str, u64)> {
+        ["holder-derived", "attested", "bulk"]
+            .into_iter()
+            .map(|role| {
+                let used = self.store.budget_used(&self.budget_key(role)).unwrap_or(0);
+                (role, self.budget.saturating_sub(used))
+            })
+            .collect()
+    }
+
+    /// Reports at start any key with less than a tenth of its budget left: it must be
+    /// rotated before it refuses (`spec/04-keys.md` §4.3).
+    pub(crate) fn warn_low_budgets(&self) {
+        for (role, left) in self.budgets_left() {
+            if left < self.budget / 10 {
+                eprintln!(
+                    "blindnym-server: the epoch {} {role} key has {left} of {} evaluations left: rotate it",
+                    self.epoch, self.budget
+                );
+            }
+        }
     }
 
     /// The store's budget key of `role` under this evaluator's epoch.

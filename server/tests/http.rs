@@ -47,7 +47,7 @@ async fn every_flow_over_http_equals_the_library() {
     let pseudonyms = holder
         .finalize_batch(&batch, &BatchResponse::from_bytes(&body).unwrap(), now())
         .unwrap();
-    let seed = read_secret(config.keys.root_seed_file.as_ref().unwrap()).unwrap();
+    let seed = read_secret(&dir.path().join(blindnym_server::dev::DEV_ROOT_SEED)).unwrap();
     let root = blindnym::pseudonym::RootSeed::from_bytes(seed.as_ref()).unwrap();
     let epoch = blindnym::pseudonym::KeyRatchet::new(&root, config.keys.realm.as_bytes(), 1)
         .unwrap()
@@ -175,6 +175,12 @@ async fn every_flow_over_http_equals_the_library() {
         metrics.contains("blindnym_evaluations_total{flow=\"B\"} 3"),
         "{metrics}"
     );
+    // What the flow B key's budget has left, for the operator to rotate in time.
+    let left = format!(
+        "blindnym_budget_remaining{{role=\"bulk\"}} {}",
+        config.keys.epoch_budget - 3
+    );
+    assert!(metrics.contains(&left), "{metrics}");
     running.stop().await;
 }
 
@@ -454,4 +460,80 @@ async fn flow_h_evaluations_carry_no_identity() {
         let error = AppState::new(&config).unwrap_err().to_string();
         assert!(error.contains("flow H takes no caller"), "{error}");
     }
+}
+
+/// Issue 20: the evaluator serves the signed key set it was given, byte for byte across
+/// restarts, and a holder that persists its last accepted set accepts it again after the
+/// restart (before, every start signed a new set with sequence 1, which such a holder refused
+/// as a rollback).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_set_is_stable_across_restarts() {
+    use blindnym::pseudonym::{KeySetVerifier, SignedKeySet};
+    let dir = tempfile::tempdir().unwrap();
+    let config = dev_config(dir.path());
+    let running = start(&config).await;
+    let first = support::get(format!("{}/v1/key-set", running.url)).await;
+    let anchor: [u8; 32] = hex::decode(config.keys.anchor.as_ref().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let anchor = blindnym::pseudonym::key_set::decode_verifying_key(&anchor).unwrap();
+    let mut verifier = KeySetVerifier::new(anchor, config.keys.realm.as_bytes());
+    verifier
+        .accept(&SignedKeySet::from_bytes(&first).unwrap(), now())
+        .unwrap();
+    let persisted = verifier.last_accepted_set().unwrap().to_bytes();
+    running.stop().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+
+    // A restart, as `blindnym-server --dev` does it: the configuration made again.
+    let config = dev_config(dir.path());
+    let running = start(&config).await;
+    let second = support::get(format!("{}/v1/key-set", running.url)).await;
+    assert_eq!(first, second, "the same bytes after a restart");
+    let mut restored = KeySetVerifier::with_last_accepted_set(
+        anchor,
+        config.keys.realm.as_bytes(),
+        &SignedKeySet::from_bytes(&persisted).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        restored
+            .accept(&SignedKeySet::from_bytes(&second).unwrap(), now())
+            .is_ok()
+    );
+    running.stop().await;
+}
+
+/// Issue 20: the root seed is read once. The first start begins the ratchet and writes its
+/// state (mode 0600); a start that still names the seed beside existing state is refused,
+/// and one without it serves the same keys from the state alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_root_seed_is_refused_once_ratchet_state_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = dev_config(dir.path());
+    // A second evaluator of the same keys, at its first start: no state yet, the seed named.
+    let fresh_state = dir.path().join("fresh").join("ratchet.state");
+    config.keys.ratchet_state_file = Some(fresh_state.clone());
+    config.keys.root_seed_file = Some(dir.path().join(blindnym_server::dev::DEV_ROOT_SEED));
+    assert!(!fresh_state.exists());
+    AppState::new(&config).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&fresh_state)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let refused = AppState::new(&config).err().unwrap().to_string();
+    assert!(
+        refused.contains("root_seed_file") && refused.contains("consumed once"),
+        "{refused}"
+    );
+    // Without the seed, from the state alone: the key set (signed for the dev evaluator's
+    // keys, the same seed's) still lists this evaluator's keys.
+    config.keys.root_seed_file = None;
+    AppState::new(&config).unwrap();
 }

@@ -29,7 +29,7 @@ use blindnym::threshold::{EpochShares, ShareResponse, SignedEpochShares, Thresho
 use blindnym_server::dev::DEV_DOMAIN;
 use blindnym_server::{AppState, Config, dev, peer, serve, serve_peers};
 use sha2::{Digest, Sha256};
-use support::{code, now, post};
+use support::{code, get, now, post};
 use tokio::sync::oneshot;
 
 const REALM: &str = "blindnym dev";
@@ -138,18 +138,6 @@ fn verifier(dir: &Path) -> KeySetVerifier {
         blindnym::pseudonym::key_set::decode_verifying_key(&anchor).unwrap(),
         REALM.as_bytes(),
     )
-}
-
-async fn get(url: String) -> Vec<u8> {
-    support::client()
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec()
 }
 
 async fn public_side(set: &Set, dir: &Path) -> (VerifiedKeySet, EpochShares) {

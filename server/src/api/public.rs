@@ -21,9 +21,15 @@ async fn health() -> &'static str {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let budgets = crate::kit::blocking({
+        let state = state.clone();
+        move || Ok(state.budgets_left())
+    })
+    .await
+    .unwrap_or_default();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        state.metrics.render(&budgets),
     )
         .into_response()
 }

@@ -10,8 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use blindnym::caller_auth::{self, RequestSigner};
-use blindnym::pseudonym::{KeySetSigner, KeySetVerifier, SignedKeySet, VerifiedKeySet};
-use blindnym_server::config::read_secret;
+use blindnym::pseudonym::{KeySetVerifier, SignedKeySet, VerifiedKeySet};
 use blindnym_server::{AppState, Config, dev, serve};
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -157,22 +156,27 @@ pub fn code(body: &[u8]) -> String {
     value["error"].as_str().unwrap().to_owned()
 }
 
-pub async fn key_set(running: &Running, config: &Config) -> VerifiedKeySet {
-    let bytes = client()
-        .get(format!("{}/v1/key-set", running.url))
+/// The body of a GET.
+pub async fn get(url: String) -> Vec<u8> {
+    client()
+        .get(url)
         .send()
         .await
         .unwrap()
         .bytes()
         .await
+        .unwrap()
+        .to_vec()
+}
+
+pub async fn key_set(running: &Running, config: &Config) -> VerifiedKeySet {
+    let bytes = get(format!("{}/v1/key-set", running.url)).await;
+    let anchor: [u8; 32] = hex::decode(config.keys.anchor.as_ref().unwrap())
+        .unwrap()
+        .try_into()
         .unwrap();
-    let signer = KeySetSigner::from_bytes(
-        read_secret(config.keys.signer_file.as_ref().unwrap())
-            .unwrap()
-            .as_ref(),
-    )
-    .unwrap();
-    KeySetVerifier::new(signer.verifying_key(), config.keys.realm.as_bytes())
+    let anchor = blindnym::pseudonym::key_set::decode_verifying_key(&anchor).unwrap();
+    KeySetVerifier::new(anchor, config.keys.realm.as_bytes())
         .accept(&SignedKeySet::from_bytes(&bytes).unwrap(), now())
         .unwrap()
 }
