@@ -350,3 +350,105 @@ fn refusals_are_reported_as_reasons() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// Issue 20, as an operator does it with the two binaries: the evaluator's first start (here
+/// `--export-epoch-keys`) begins the ratchet from the root seed and exports the epoch's public
+/// keys; `blindnym sign-key-set` signs them on the signer's side; the evaluator, which never
+/// sees the signer key, serves exactly those bytes, refuses a configuration that still names
+/// the consumed seed, and a re-signing keeps the epoch and takes the next sequence number.
+#[test]
+fn an_operator_signs_the_key_set_offline_and_the_evaluator_serves_it() {
+    use blindnym::pseudonym::SignedKeySet;
+    let binary = server_binary();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    let secret = |name: &str, byte: u8| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        options
+            .open(path(name))
+            .unwrap()
+            .write_all(&[byte; 32])
+            .unwrap();
+    };
+    secret("root.seed", 0x31);
+    secret("signer.key", 0x32);
+    let signer = KeySetSigner::from_bytes(&[0x32; 32]).unwrap();
+    let address = free_address();
+    let config = |with_seed: bool| {
+        let seed = if with_seed {
+            format!("root_seed_file = {:?}\n", path("root.seed"))
+        } else {
+            String::new()
+        };
+        format!(
+            "[server]\nlisten = \"{address}\"\ndata_dir = {:?}\ninsecure_http = true\n\n\
+             [keys]\nrealm = \"operator realm\"\n{seed}key_set_file = {:?}\nanchor = \"{}\"\n",
+            path("data"),
+            path("key-set.bin"),
+            hex::encode(signer.verifying_key().as_bytes()),
+        )
+    };
+    std::fs::write(path("config.toml"), config(true)).unwrap();
+    let export = || {
+        Command::new(&binary)
+            .arg("--config")
+            .arg(path("config.toml"))
+            .arg("--export-epoch-keys")
+            .arg(path("epoch.pub"))
+            .output()
+            .unwrap()
+    };
+    assert!(export().status.success());
+    assert!(path("data").join("ratchet.state").exists());
+    let sign = |previous: Option<&str>, out: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_blindnym"));
+        command
+            .arg("sign-key-set")
+            .arg("--signer-key")
+            .arg(path("signer.key"))
+            .args(["--realm", "operator realm", "--epoch-keys"])
+            .arg(path("epoch.pub"))
+            .arg("--out")
+            .arg(path(out));
+        if let Some(previous) = previous {
+            command.arg("--previous").arg(path(previous));
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert!(sign(None, "key-set.bin").starts_with("key set 1 "));
+
+    // The seed was consumed: naming it again is refused.
+    let refused = export();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("consumed once"));
+    std::fs::write(path("config.toml"), config(false)).unwrap();
+    let mut command = Command::new(&binary);
+    command.arg("--config").arg(path("config.toml"));
+    let mut server = wait_until_listening(command, address);
+    let served = ureq::get(&format!("http://{address}/v1/key-set"))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_vec()
+        .unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let signed = std::fs::read(path("key-set.bin")).unwrap();
+    assert_eq!(served, signed, "the evaluator serves the signer's bytes");
+
+    // The next set keeps the epoch as first published and takes sequence 2.
+    assert!(sign(Some("key-set.bin"), "key-set-2.bin").starts_with("key set 2 "));
+    let (first, second) = (
+        SignedKeySet::from_bytes(&signed).unwrap(),
+        SignedKeySet::from_bytes(&std::fs::read(path("key-set-2.bin")).unwrap()).unwrap(),
+    );
+    assert_eq!(first.unverified().epochs(), second.unverified().epochs());
+}

@@ -70,4 +70,7 @@ pub enum Command {
     /// Make a caller's request key (mode 0600) and print its public key for the evaluators'
     /// `[[callers]]`.
     Keygen(crate::keygen::KeygenArgs),
+    /// The key-set signer's command (on the signer's machine): sign the epochs an evaluator
+    /// exported, with those of the previous set, under the next sequence number.
+    SignKeySet(crate::sign_key_set::SignKeySetArgs),
 }

@@ -183,9 +183,33 @@ impl Evaluators {
             .try_into()
             .map_err(|_| "--anchor is 32 bytes of hex")?;
         let anchor = blindnym::pseudonym::key_set::decode_verifying_key(&anchor)?;
-        let mut verifier = KeySetVerifier::new(anchor, args.realm.as_bytes());
+        // The last accepted set, kept between runs: no rollback, no re-keyed epoch.
+        let state = args.key_set_state.clone().unwrap_or_else(|| {
+            let mut path = args.output.as_os_str().to_owned();
+            path.push(".key-set");
+            path.into()
+        });
+        let mut verifier = match std::fs::read(&state) {
+            Ok(kept) => KeySetVerifier::with_last_accepted_set(
+                anchor,
+                args.realm.as_bytes(),
+                &SignedKeySet::from_bytes(&kept)?,
+            )
+            .map_err(|e| format!("{}: {e}", state.display()))?,
+            Err(_) => KeySetVerifier::new(anchor, args.realm.as_bytes()),
+        };
         let bytes = with_retries(args.retries, || get_any(&agent, &urls, "/v1/key-set"))?;
         let keys: VerifiedKeySet = verifier.accept(&SignedKeySet::from_bytes(&bytes)?, now())?;
+        let staged = state.with_extension("key-set.new");
+        std::fs::write(&staged, &bytes)
+            .and_then(|()| std::fs::rename(&staged, &state))
+            .map_err(|e| format!("{}: {e}", state.display()))?;
+        eprintln!(
+            "key set {} accepted (digest {}), kept in {}",
+            keys.set().sequence(),
+            hex::encode(keys.digest()),
+            state.display()
+        );
         let holder = DataHolder::new(keys.clone(), args.domain.as_bytes())?;
         if urls.len() == 1 {
             let url = format!("{}/v1/flow-b/evaluate", urls[0]);

@@ -37,11 +37,11 @@ pub fn run(args: &KeygenArgs) -> Result<(), Error> {
     Ok(())
 }
 
-/// Reads a request key file, refusing one that group or others may read.
+/// Refuses a secret file that group or others may read.
 ///
 /// # Errors
-/// A missing, loose or malformed file.
-pub fn read_key(path: &Path) -> Result<RequestSigner, Error> {
+/// A missing or loose file.
+pub fn check_private(path: &Path) -> Result<(), Error> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -58,6 +58,15 @@ pub fn read_key(path: &Path) -> Result<RequestSigner, Error> {
             .into());
         }
     }
+    Ok(())
+}
+
+/// Reads a request key file, refusing one that group or others may read.
+///
+/// # Errors
+/// A missing, loose or malformed file.
+pub fn read_key(path: &Path) -> Result<RequestSigner, Error> {
+    check_private(path)?;
     let text = zeroize::Zeroizing::new(
         std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
     );

@@ -21,6 +21,7 @@ mod nation;
 mod progress;
 mod pseudonymise;
 mod report;
+mod sign_key_set;
 mod table;
 mod threshold;
 mod threshold_set;
@@ -198,6 +199,15 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("blindnym keygen: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(args::Command::SignKeySet(sign)) = &args.command {
+        return match sign_key_set::run(sign) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("blindnym sign-key-set: {e}");
                 ExitCode::FAILURE
             }
         };

@@ -43,6 +43,11 @@ pub struct PseudonymiseArgs {
     /// The realm the key set is for.
     #[arg(long)]
     pub realm: String,
+    /// Where the last accepted key set is kept between runs [default: `<output>.key-set`]: a
+    /// later run refuses an older set, or one that re-keys an epoch this one listed
+    /// (`spec/04-keys.md` §4.5). Keep it across registers to follow one evaluator's history.
+    #[arg(long, value_name = "PATH")]
+    pub key_set_state: Option<PathBuf>,
     /// The domain (POPRF public info) to pseudonymise for.
     #[arg(long)]
     pub domain: String,

@@ -1,0 +1,123 @@
+//! `blindnym sign-key-set`: the key-set signer's command, for the signer's own machine
+//! (`spec/04-keys.md` §4.5). It signs the epochs an evaluator exported
+//! (`blindnym-server --export-epoch-keys`) together with those of the previous set, under the
+//! next sequence number, and prints the new set's digest. The evaluator only ever receives the
+//! signed bytes; it never holds this key.
+
+use std::path::PathBuf;
+
+use blindnym::pseudonym::key_set::MAX_WINDOW_S;
+use blindnym::pseudonym::{EpochPublicKeys, KeySet, KeySetSigner, KeySetVerifier, SignedKeySet};
+use clap::Args as ClapArgs;
+
+use crate::Error;
+
+/// `blindnym sign-key-set`.
+#[derive(ClapArgs, Debug)]
+pub struct SignKeySetArgs {
+    /// The signer's 32-byte secret key (mode 0600).
+    #[arg(long, value_name = "PATH")]
+    pub signer_key: PathBuf,
+    /// The realm the keys serve.
+    #[arg(long)]
+    pub realm: String,
+    /// The set signed before (its epochs are kept and its sequence number is followed).
+    #[arg(long, value_name = "PATH")]
+    pub previous: Option<PathBuf>,
+    /// An epoch's public keys as the evaluator exported them; repeat for several.
+    #[arg(long, value_name = "PATH")]
+    pub epoch_keys: Vec<PathBuf>,
+    /// Days the new set is valid from now (at most 92).
+    #[arg(long, default_value_t = 30)]
+    pub days: u64,
+    /// Where to write the signed set.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+}
+
+fn read_signer(path: &std::path::Path) -> Result<KeySetSigner, Error> {
+    crate::keygen::check_private(path)?;
+    let bytes = zeroize::Zeroizing::new(
+        std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?,
+    );
+    Ok(KeySetSigner::from_bytes(&bytes)?)
+}
+
+/// Adds `entry` to `epochs` (kept in epoch order). An epoch already listed keeps its entry
+/// when the keys are the same (its start never moves) and is refused when they differ: a
+/// signer never re-keys a published epoch (`KeySetEquivocation` at every verifier).
+fn merge(epochs: &mut Vec<EpochPublicKeys>, entry: EpochPublicKeys) -> Result<(), Error> {
+    match epochs.iter().find(|known| known.epoch == entry.epoch) {
+        Some(known)
+            if EpochPublicKeys {
+                not_before: known.not_before,
+                ..entry
+            } == *known =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(format!(
+            "epoch {} is already published with other keys: refusing to re-key it",
+            entry.epoch
+        )
+        .into()),
+        None => {
+            epochs.push(entry);
+            epochs.sort_by_key(|e| e.epoch);
+            Ok(())
+        }
+    }
+}
+
+/// Signs the next key set and prints its sequence number and digest.
+///
+/// # Errors
+/// Unreadable files, a window over 92 days, an epoch re-keyed, or a set the library refuses.
+pub fn run(args: &SignKeySetArgs) -> Result<(), Error> {
+    let signer = read_signer(&args.signer_key)?;
+    let window = args.days.saturating_mul(86_400);
+    if window == 0 || window > MAX_WINDOW_S {
+        return Err("--days is 1 to 92".into());
+    }
+    let (mut epochs, sequence) = match &args.previous {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let previous = SignedKeySet::from_bytes(&bytes)?;
+            // Only a set this signer made for this realm is followed.
+            KeySetVerifier::with_last_accepted_set(
+                signer.verifying_key(),
+                args.realm.as_bytes(),
+                &previous,
+            )?;
+            let set = previous.unverified();
+            (set.epochs().to_vec(), set.sequence() + 1)
+        }
+        None => (Vec::new(), 1),
+    };
+    for path in &args.epoch_keys {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        merge(&mut epochs, EpochPublicKeys::from_bytes(&bytes)?)?;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let start = now.saturating_sub(60);
+    let set = KeySet::new(
+        args.realm.as_bytes(),
+        sequence,
+        start,
+        start + window,
+        epochs,
+    )?;
+    let signed = signer.sign(set);
+    std::fs::write(&args.out, signed.to_bytes())
+        .map_err(|e| format!("{}: {e}", args.out.display()))?;
+    println!(
+        "key set {sequence} for {:?}, valid {} days: {} (digest {})",
+        args.realm,
+        args.days,
+        args.out.display(),
+        hex::encode(signed.digest())
+    );
+    Ok(())
+}
