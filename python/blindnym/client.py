@@ -148,7 +148,9 @@ class Evaluators:
     every request is signed with it for the one evaluator it goes to. `anchor` is the key-set
     signer's public key (32 bytes, or 64 hex digits); the signed key set, and for a threshold
     set the signed verification shares and the domain's tweak record, are checked against it
-    on construction.
+    on construction. `key_set_state` is a file that keeps the last accepted key set between
+    runs: a later run refuses an older set, or one that re-keys an epoch it listed
+    (`KeySetError`); `key_set_digest` is the accepted set's digest, to compare out of band.
     """
 
     def __init__(
@@ -160,6 +162,7 @@ class Evaluators:
         domain: Union[str, bytes],
         retries: int = 12,
         timeout: float = 60.0,
+        key_set_state: Optional[Union[str, "os.PathLike[str]"]] = None,
     ):
         if not urls:
             raise invalid("InvalidInput", "give at least one evaluator URL")
@@ -172,7 +175,17 @@ class Evaluators:
         self.realm = realm.decode("utf-8", "replace")
         self.domain = domain.encode() if isinstance(domain, str) else domain
         signed = self._with_retries(lambda: self._first("/v1/key-set", None))
-        self.key_set = verify_key_set(signed, anchor, realm)
+        last = None
+        if key_set_state is not None and os.path.exists(key_set_state):
+            with open(key_set_state, "rb") as kept:
+                last = kept.read()
+        self.key_set = verify_key_set(signed, anchor, realm, None, last)
+        if key_set_state is not None:
+            staged = os.fspath(key_set_state) + ".new"
+            with open(staged, "wb") as out:
+                out.write(signed)
+            os.replace(staged, key_set_state)
+        self.key_set_digest = self.key_set.digest
         self.holder = DataHolder(self.key_set, self.domain)
         self.shares = None
         self.record = None

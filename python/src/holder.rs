@@ -23,12 +23,15 @@ fn now_or(now: Option<u64>) -> u64 {
     })
 }
 
-fn verifier(anchor: &[u8], realm: &[u8]) -> PyResult<KeySetVerifier> {
+fn anchor_key(anchor: &[u8]) -> PyResult<blindnym::ed25519_dalek::VerifyingKey> {
     let anchor: [u8; 32] = anchor
         .try_into()
         .map_err(|_| invalid("InvalidLength", "the anchor is 32 bytes"))?;
-    let anchor = blindnym::pseudonym::key_set::decode_verifying_key(&anchor).map_err(to_py)?;
-    Ok(KeySetVerifier::new(anchor, realm))
+    blindnym::pseudonym::key_set::decode_verifying_key(&anchor).map_err(to_py)
+}
+
+fn verifier(anchor: &[u8], realm: &[u8]) -> PyResult<KeySetVerifier> {
+    Ok(KeySetVerifier::new(anchor_key(anchor)?, realm))
 }
 
 /// A signed key set checked against its anchor (`spec/04-keys.md` §4.5).
@@ -40,22 +43,48 @@ pub struct KeySet {
     realm: Vec<u8>,
 }
 
+#[pymethods]
+impl KeySet {
+    /// The set's digest (`spec/04-keys.md` §4.5): what a transparency log records.
+    #[getter]
+    fn digest<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.keys.digest())
+    }
+
+    /// The set's sequence number.
+    #[getter]
+    fn sequence(&self) -> u64 {
+        self.keys.set().sequence()
+    }
+}
+
 /// Checks `signed` (the evaluator's `/v1/key-set` bytes) against `anchor` (the key-set
-/// signer's 32-byte public key) for `realm`, at `now` (seconds; default: the clock).
+/// signer's 32-byte public key) for `realm`, at `now` (seconds; default: the clock). With
+/// `last` (the bytes of the set accepted before, as kept between runs), a set older than it
+/// or one that re-keys an epoch it listed is refused.
 ///
-/// Raises `KeySetError` for a bad signature, another realm or an expired set.
+/// Raises `KeySetError` for a bad signature, another realm, an expired set, a rollback or a
+/// re-keyed epoch.
 #[pyfunction]
-#[pyo3(signature = (signed, anchor, realm, now=None))]
+#[pyo3(signature = (signed, anchor, realm, now=None, last=None))]
 pub fn verify_key_set(
     signed: &[u8],
     anchor: &[u8],
     realm: &[u8],
     now: Option<u64>,
+    last: Option<&[u8]>,
 ) -> PyResult<KeySet> {
     let signed = SignedKeySet::from_bytes(signed).map_err(to_py)?;
-    let keys = verifier(anchor, realm)?
-        .accept(&signed, now_or(now))
-        .map_err(to_py)?;
+    let mut verifier = match last {
+        Some(last) => KeySetVerifier::with_last_accepted_set(
+            anchor_key(anchor)?,
+            realm,
+            &SignedKeySet::from_bytes(last).map_err(to_py)?,
+        )
+        .map_err(to_py)?,
+        None => verifier(anchor, realm)?,
+    };
+    let keys = verifier.accept(&signed, now_or(now)).map_err(to_py)?;
     Ok(KeySet {
         keys,
         anchor: anchor.to_vec(),

@@ -187,3 +187,23 @@ def test_a_refusal_carries_the_evaluators_reason(evaluator):
         blindnym.Evaluators(evaluator.urls, stranger, evaluator.anchor, REALM, DOMAIN) \
             .pseudonymise(pa.array(["a"]))
     assert error.value.code == "UnknownCaller"
+
+
+def test_the_last_accepted_key_set_is_kept_between_runs(evaluator, tmp_path):
+    """Issue 20: with `key_set_state` the client keeps the set it accepted, accepts it again
+    on the next run, and refuses to start from a kept set it cannot trust (here, one signed
+    by another key) rather than forget its history."""
+    state = tmp_path / "key-set.state"
+    first = blindnym.Evaluators(evaluator.urls, evaluator.key, evaluator.anchor, REALM, DOMAIN,
+                                key_set_state=state)
+    kept = state.read_bytes()
+    assert first.key_set_digest == first.key_set.digest and len(first.key_set_digest) == 32
+    again = blindnym.Evaluators(evaluator.urls, evaluator.key, evaluator.anchor, REALM, DOMAIN,
+                                key_set_state=state)
+    assert again.key_set_digest == first.key_set_digest and state.read_bytes() == kept
+    forged = bytearray(kept)
+    forged[-1] ^= 1
+    state.write_bytes(bytes(forged))
+    with pytest.raises(blindnym.KeySetError):
+        blindnym.Evaluators(evaluator.urls, evaluator.key, evaluator.anchor, REALM, DOMAIN,
+                            key_set_state=state)
