@@ -58,13 +58,14 @@ fn protocol_decoders_corpus() {
     }
 }
 
-/// The relying-party seeds are genuine assertions the library makes; the committed files
-/// must equal them (set `BLINDNYM_WRITE_SEEDS=1` to rewrite them after a format change),
-/// each must be accepted, and any one-bit change of one must be refused.
-#[test]
-fn relying_party_corpus_holds_genuine_assertions() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/relying_party");
-    for (i, seed) in blindnym::fuzzing::relying_party_seeds().iter().enumerate() {
+/// Checks `target`'s committed genuine seeds: they equal `seeds` (rewritten with
+/// `BLINDNYM_WRITE_SEEDS=1`), `accepts` each, and refuses each with any one bit changed from
+/// byte `from` on.
+fn genuine_corpus(target: &str, seeds: &[Vec<u8>], accepts: fn(&[u8]) -> bool, from: usize) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    for (i, seed) in seeds.iter().enumerate() {
         let path = dir.join(format!("genuine-{i}"));
         if std::env::var_os("BLINDNYM_WRITE_SEEDS").is_some() {
             fs::create_dir_all(&dir).expect("corpus folder");
@@ -76,18 +77,41 @@ fn relying_party_corpus_holds_genuine_assertions() {
             "{}",
             path.display()
         );
-        assert!(
-            blindnym::fuzzing::relying_party(seed),
-            "genuine assertion refused"
-        );
-        for byte in 8..seed.len() {
+        assert!(accepts(seed), "{target}: genuine seed {i} refused");
+        for byte in from..seed.len() {
             let mut tampered = seed.clone();
             tampered[byte] ^= 0x10;
             assert!(
-                !blindnym::fuzzing::relying_party(&tampered),
-                "byte {byte} flipped, accepted"
+                !accepts(&tampered),
+                "{target}: byte {byte} flipped, accepted"
             );
         }
     }
-    assert_eq!(corpus("relying_party").len(), 2);
+    assert_eq!(corpus(target).len(), seeds.len());
+}
+
+/// The relying-party seeds are genuine assertions the library makes; the committed files
+/// must equal them (set `BLINDNYM_WRITE_SEEDS=1` to rewrite them after a format change),
+/// each must be accepted, and any one-bit change of one must be refused.
+#[test]
+fn relying_party_corpus_holds_genuine_assertions() {
+    genuine_corpus(
+        "relying_party",
+        &blindnym::fuzzing::relying_party_seeds(),
+        blindnym::fuzzing::relying_party,
+        8,
+    );
+}
+
+/// The request-signature seeds are genuine signed requests of the target's fixed caller:
+/// each is accepted, and a one-bit change anywhere in one (a header value, the signature
+/// parameters, the signature or the body) is refused.
+#[test]
+fn request_signature_corpus_holds_genuine_requests() {
+    genuine_corpus(
+        "request_signature",
+        &blindnym::fuzzing::request_signature_seeds(),
+        blindnym::fuzzing::request_signature,
+        0,
+    );
 }

@@ -415,3 +415,124 @@ pub fn relying_party(data: &[u8]) -> bool {
 mod threshold;
 #[cfg(feature = "threshold")]
 pub use threshold::*;
+
+/// The caller's fixed request key in [`request_signature`]'s world.
+const FUZZ_CALLER_KEY: [u8; 32] = [0x5d; 32];
+
+/// Splits the bytes of a [`request_signature`] input into its ten fields.
+fn request_fields(data: &[u8]) -> Option<([&str; 9], &[u8])> {
+    let parts: Vec<&[u8]> = data.splitn(10, |&b| b == 0).collect();
+    if parts.len() < 9 {
+        return None;
+    }
+    let mut texts = [""; 9];
+    for (text, part) in texts.iter_mut().zip(&parts) {
+        *text = core::str::from_utf8(part).ok()?;
+    }
+    Some((texts, parts.get(9).copied().unwrap_or(&[])))
+}
+
+/// The evaluator's first look at an untrusted request (`caller_auth`, `spec/12-threshold.md`
+/// §12.12.6): method, authority, path, `Content-Digest`, realm, tweak, session (empty: absent),
+/// `Signature-Input` and `Signature`, separated by 0x00, then the body. Parsing the
+/// signature, its freshness, its verification and the body's digest never panic. Returns
+/// whether the request is one the fixed caller key signed, fresh at the fixed time, over
+/// exactly these values and this body.
+pub fn request_signature(data: &[u8]) -> bool {
+    use crate::caller_auth::{Covered, Presented, check_content_digest};
+    let Some((
+        [
+            method,
+            authority,
+            path,
+            digest,
+            realm,
+            tweak,
+            session,
+            input,
+            signature,
+        ],
+        body,
+    )) = request_fields(data)
+    else {
+        return false;
+    };
+    let covered = Covered {
+        method,
+        authority,
+        path,
+        content_digest: digest,
+        realm,
+        tweak: (!tweak.is_empty()).then_some(tweak),
+        session: (!session.is_empty()).then_some(session),
+    };
+    let body_matches = check_content_digest(digest, body).is_ok();
+    let Ok(presented) = Presented::parse(&covered, input, signature) else {
+        return false;
+    };
+    let caller = crate::caller_auth::RequestSigner::from_bytes(&FUZZ_CALLER_KEY)
+        .map(|signer| signer.public_key());
+    let fresh = presented.is_fresh(FUZZ_NOW, 60);
+    let verified = presented.verify(&covered).is_ok();
+    verified && fresh && body_matches && caller.is_ok_and(|key| key == presented.key)
+}
+
+/// One seed request: path, tweak, session, body.
+type SeedRequest = (
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    &'static [u8],
+);
+
+/// Seeds for [`request_signature`]: genuine signed requests of the fixed caller, a flow B
+/// batch (no tweak or session) and a flow A round two (both).
+///
+/// # Panics
+/// Never: the inputs are fixed and valid.
+pub fn request_signature_seeds() -> Vec<Vec<u8>> {
+    use crate::caller_auth::{Covered, RequestSigner};
+    let signer = RequestSigner::from_bytes(&FUZZ_CALLER_KEY).expect("key");
+    let mut rng = FuzzRng::new(b"request signature seeds");
+    let requests: [SeedRequest; 2] = [
+        ("/v1/flow-b/evaluate", None, None, b"a batch"),
+        (
+            "/v1/threshold/flow-a/sign",
+            Some("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"),
+            Some("0123456789abcdef0123456789abcdef"),
+            b"a signing request",
+        ),
+    ];
+    requests
+        .iter()
+        .map(|&(path, tweak, session, body)| {
+            let covered = Covered {
+                method: "POST",
+                authority: "evaluator.example:8443",
+                path,
+                content_digest: "",
+                realm: "blindnym fuzz realm",
+                tweak,
+                session,
+            };
+            let headers = signer
+                .sign(&covered, body, FUZZ_NOW, &mut rng)
+                .expect("signed");
+            let fields = [
+                covered.method,
+                covered.authority,
+                covered.path,
+                &headers.content_digest,
+                covered.realm,
+                tweak.unwrap_or(""),
+                session.unwrap_or(""),
+                &headers.signature_input,
+                &headers.signature,
+            ];
+            let mut seed = fields.join("\0").into_bytes();
+            seed.push(0);
+            seed.extend_from_slice(body);
+            seed
+        })
+        .collect()
+}
