@@ -800,13 +800,7 @@ async fn tweak_shares_of_past_epochs_are_erased() {
     let dir = tempfile::tempdir().unwrap();
     let set = start_set(dir.path()).await;
     let dh_key = support::data_holder(dir.path());
-    let (status, _) = post(
-        &format!("{}/v1/threshold/flow-b/tweak", set.urls[0]),
-        Some(&dh_key),
-        DEV_DOMAIN.as_bytes().to_vec(),
-    )
-    .await;
-    assert_eq!(status, 200);
+    domain_record(&set.urls[0], &dh_key).await;
     let config = set.configs[0].clone();
     set.stop();
     // A share of an earlier epoch, as a store that lived through an epoch change holds.
@@ -867,13 +861,7 @@ async fn a_peer_cannot_start_a_run_out_of_scope_unserved_too_fast_or_over_a_fres
     })
     .await;
     let dh_key = support::data_holder(dir.path());
-    let (status, _) = post(
-        &format!("{}/v1/threshold/flow-b/tweak", set.urls[0]),
-        Some(&dh_key),
-        DEV_DOMAIN.as_bytes().to_vec(),
-    )
-    .await;
-    assert_eq!(status, 200);
+    domain_record(&set.urls[0], &dh_key).await;
     let epoch = set.states[1].threshold().unwrap().epoch();
     let section = set.configs[2].threshold.clone().unwrap();
     let ca = section.peer_ca_file.clone();

@@ -455,16 +455,16 @@ struct FlowA {
     public: blindnym::threshold::EpochShares,
 }
 
-fn flow_a_deployment(t: u16, n: u16, who: &str, seed: u8) -> FlowA {
-    let (evaluators, public) = dealt(t, n);
-    let shares: Vec<_> = evaluators.iter().map(|e| &e.attested).collect();
-    let (record, tweak_shares) = invert(
-        &shares,
-        &public.attested,
-        &Target::Subject(subject(who)),
-        seed,
-    );
-    let evaluators = evaluators
+/// One flow A share evaluator per evaluator of `shares`, each with its tweak share of
+/// `record` (subject `who`) installed.
+fn attested_evaluators(
+    shares: &[blindnym::threshold::EvaluatorShares],
+    public: &blindnym::threshold::EpochShares,
+    who: &str,
+    tweak_shares: Vec<blindnym::threshold::inversion::TweakShare>,
+    record: &TweakRecord,
+) -> Vec<AttestedShareEvaluator> {
+    shares
         .iter()
         .zip(tweak_shares)
         .map(|(e, share)| {
@@ -475,10 +475,22 @@ fn flow_a_deployment(t: u16, n: u16, who: &str, seed: u8) -> FlowA {
                 e.signing.clone(),
                 EvaluationBudget::default(),
             );
-            evaluator.install(&subject(who), share, &record).unwrap();
+            evaluator.install(&subject(who), share, record).unwrap();
             evaluator
         })
-        .collect();
+        .collect()
+}
+
+fn flow_a_deployment(t: u16, n: u16, who: &str, seed: u8) -> FlowA {
+    let (evaluators, public) = dealt(t, n);
+    let shares: Vec<_> = evaluators.iter().map(|e| &e.attested).collect();
+    let (record, tweak_shares) = invert(
+        &shares,
+        &public.attested,
+        &Target::Subject(subject(who)),
+        seed,
+    );
+    let evaluators = attested_evaluators(&evaluators, &public, who, tweak_shares, &record);
     FlowA { evaluators, public }
 }
 
@@ -1555,21 +1567,7 @@ fn flow_a_round_two_is_checked_against_round_ones_record() {
     let (first, first_shares) = invert(&key_shares, &public.attested, &target, 1);
     let (second, second_shares) = invert(&key_shares, &public.attested, &target, 2);
     assert_ne!(first.to_bytes(), second.to_bytes());
-    let mut evaluators: Vec<AttestedShareEvaluator> = shares
-        .iter()
-        .zip(first_shares)
-        .map(|(e, share)| {
-            let mut evaluator = AttestedShareEvaluator::new(
-                REALM,
-                2,
-                public.attested.clone(),
-                e.signing.clone(),
-                EvaluationBudget::default(),
-            );
-            evaluator.install(&subject("alice"), share, &first).unwrap();
-            evaluator
-        })
-        .collect();
+    let mut evaluators = attested_evaluators(&shares, &public, "alice", first_shares, &first);
     let mut rng = seeded(9);
     let origin = "https://shop.example";
     let (pending, challenge) = rp(origin).challenge(&mut rng, NOW);
