@@ -264,6 +264,23 @@ pub fn write_secret(path: &Path, secret: &[u8; 32]) -> Result<()> {
     write_private(path, secret)
 }
 
+/// The key-set signer's public key from its hex in `[section] anchor`.
+///
+/// # Errors
+/// [`ServerError::Config`] naming `section` for other than 64 hex digits or a key that is
+/// not a strict Ed25519 key.
+pub fn parse_anchor(
+    section: &str,
+    hex_text: &str,
+) -> Result<blindnym::ed25519_dalek::VerifyingKey> {
+    let fail = |e: &dyn std::fmt::Display| ServerError::Config(format!("[{section}] anchor: {e}"));
+    let anchor: [u8; 32] = hex::decode(hex_text.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| fail(&"not 64 hex digits"))?;
+    blindnym::pseudonym::key_set::decode_verifying_key(&anchor).map_err(|e| fail(&e))
+}
+
 /// Replaces `path` with `bytes` atomically, mode 0600: a new file beside it, synced, then
 /// renamed over it, so a crash leaves the old contents or the new, never a mix.
 ///

@@ -94,7 +94,7 @@ fn dev_key_set(dir: &Path, realm: &str, keys: &blindnym::pseudonym::EpochKeys) -
 /// # Errors
 /// [`crate::ServerError::Config`] when the files cannot be written.
 pub fn config(dir: &Path, listen: std::net::SocketAddr) -> Result<Config> {
-    use blindnym::pseudonym::{KeyRatchet, RootSeed};
+    use blindnym::pseudonym::KeyRatchet;
     let mut rng = rand::rng();
     let root_seed_file = dir.join(DEV_ROOT_SEED);
     let signer_file = dir.join(DEV_SIGNER);
@@ -113,10 +113,9 @@ pub fn config(dir: &Path, listen: std::net::SocketAddr) -> Result<Config> {
             &ratchet_state,
         )?))?
     } else {
-        let root = RootSeed::from_bytes(crate::config::read_secret(&root_seed_file)?.as_ref())?;
-        let ratchet = KeyRatchet::new(&root, DEV_REALM.as_bytes(), 1)?;
-        crate::config::write_private_atomic(&ratchet_state, &ratchet.to_bytes())?;
-        ratchet
+        // The development seed stays in `dir` (tests recompute the keys from it); the
+        // configuration names only the state.
+        crate::single::begin_ratchet(&root_seed_file, DEV_REALM.as_bytes(), &ratchet_state)?
     };
     let anchor = dev_key_set(dir, DEV_REALM, &ratchet.keys()?)?;
     let data_holder = caller_key(dir, DEV_DATA_HOLDER_KEY)?.public_key_hex();

@@ -45,6 +45,22 @@ pub fn ratchet_state_path(config: &Config) -> PathBuf {
         .unwrap_or_else(|| config.server.data_dir.join("ratchet.state"))
 }
 
+/// Begins the ratchet at epoch 1 from the root seed at `seed` and writes its state to
+/// `state` (mode 0600, atomically, its folder made if missing).
+///
+/// # Errors
+/// [`ServerError::Config`] for a loose or malformed seed or a state that cannot be written.
+pub fn begin_ratchet(seed: &Path, realm: &[u8], state: &Path) -> Result<KeyRatchet> {
+    let root = RootSeed::from_bytes(read_secret(seed)?.as_ref())?;
+    let ratchet = KeyRatchet::new(&root, realm, 1)?;
+    if let Some(dir) = state.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ServerError::Config(format!("{}: {e}", dir.display())))?;
+    }
+    write_private_atomic(state, &ratchet.to_bytes())?;
+    Ok(ratchet)
+}
+
 /// The ratchet: loaded from its state, or begun from the root seed at the first start (the
 /// state is then written, and the seed is never read again).
 ///
@@ -78,13 +94,7 @@ pub fn load_ratchet(config: &Config) -> Result<KeyRatchet> {
             Ok(ratchet)
         }
         (false, Some(seed)) => {
-            let root = RootSeed::from_bytes(read_secret(seed)?.as_ref())?;
-            let ratchet = KeyRatchet::new(&root, realm, 1)?;
-            if let Some(dir) = state.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| ServerError::Config(format!("{}: {e}", dir.display())))?;
-            }
-            write_private_atomic(&state, &ratchet.to_bytes())?;
+            let ratchet = begin_ratchet(seed, realm, &state)?;
             eprintln!(
                 "blindnym-server: began the key ratchet in {}; destroy {} and remove \
                  root_seed_file from the configuration",
@@ -111,12 +121,7 @@ fn checked_key_set(config: &Config, path: &Path, keys: &EpochKeys) -> Result<Vec
         .anchor
         .as_deref()
         .ok_or_else(|| config_error("anchor", &"required with key_set_file"))?;
-    let anchor: [u8; 32] = hex::decode(anchor.trim())
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| config_error("anchor", &"not 64 hex digits"))?;
-    let anchor = blindnym::pseudonym::key_set::decode_verifying_key(&anchor)
-        .map_err(|e| config_error("anchor", &e))?;
+    let anchor = crate::config::parse_anchor("keys", anchor)?;
     let bytes = read_file(path)?;
     let signed = SignedKeySet::from_bytes(&bytes).map_err(|e| config_error("key_set_file", &e))?;
     let verified = KeySetVerifier::new(anchor, config.keys.realm.as_bytes())

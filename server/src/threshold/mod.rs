@@ -127,12 +127,7 @@ impl ThresholdState {
         let config = |what: &str, e: &dyn std::fmt::Display| {
             ServerError::Config(format!("[threshold] {what}: {e}"))
         };
-        let anchor: [u8; 32] = hex::decode(section.anchor.trim())
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| config("anchor", &"not 64 hex digits"))?;
-        let anchor = blindnym::pseudonym::key_set::decode_verifying_key(&anchor)
-            .map_err(|e| config("anchor", &e))?;
+        let anchor = crate::config::parse_anchor("threshold", &section.anchor)?;
         let key_set = read_file(&section.key_set_file)?;
         let mut verifier = KeySetVerifier::new(anchor, realm);
         let keys: VerifiedKeySet = verifier
