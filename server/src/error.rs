@@ -151,6 +151,9 @@ impl ServerError {
             ServerError::Protocol(E::RandomnessFailure) => StatusCode::INTERNAL_SERVER_ERROR,
             // Another record, or none yet: the data holder fetches the current one.
             ServerError::Protocol(E::TweakMismatch) => StatusCode::CONFLICT,
+            ServerError::Protocol(E::StaleEpoch { .. } | E::UnknownEpoch { .. }) => {
+                StatusCode::CONFLICT
+            }
             ServerError::Peers(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServerError::NotServed(_) => StatusCode::NOT_FOUND,
             ServerError::RateLimited => StatusCode::TOO_MANY_REQUESTS,

@@ -35,6 +35,45 @@ struct Args {
     /// exits. At the first start this begins the ratchet from the root seed.
     #[arg(long, value_name = "PATH", requires = "config")]
     export_epoch_keys: Option<PathBuf>,
+    /// With `--config` (a single evaluator, stopped): rotates to the next epoch
+    /// (`spec/04-keys.md` §4.3). The current epoch's state is kept for migrations while the
+    /// key set lists it; the next epoch's public keys are written to PATH for the signer, who
+    /// signs a set listing both; then start the evaluator on that set. To retire the old
+    /// epoch, sign a set without it (`blindnym sign-key-set --retire E`): the next start
+    /// erases its keys.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "config",
+        conflicts_with = "export_epoch_keys"
+    )]
+    rotate: Option<PathBuf>,
+    /// With `--rotate`: when the next epoch becomes current (Unix seconds; default now). An
+    /// epoch announced ahead lets caches fetch the set before the switch.
+    #[arg(long, value_name = "UNIX_SECONDS", requires = "rotate")]
+    not_before: Option<u64>,
+}
+
+fn rotate(
+    config: &Config,
+    out: &std::path::Path,
+    not_before: Option<u64>,
+) -> Result<(), ServerError> {
+    let public = blindnym_server::single::rotate(config, not_before)?;
+    std::fs::write(out, public.to_bytes())
+        .map_err(|e| ServerError::Config(format!("{}: {e}", out.display())))?;
+    eprintln!(
+        "rotated to epoch {} (current from {}); its public keys are in {}. On the signer's \
+         machine:\n  blindnym sign-key-set --signer-key SIGNER --realm {:?} --previous KEY_SET \
+         --epoch-keys {} --out NEXT_KEY_SET\nthen install NEXT_KEY_SET as key_set_file and \
+         start the evaluator",
+        public.epoch,
+        public.not_before,
+        out.display(),
+        config.keys.realm,
+        out.display()
+    );
+    Ok(())
 }
 
 fn export_epoch_keys(config: &Config, out: &std::path::Path) -> Result<(), ServerError> {
@@ -117,6 +156,9 @@ async fn run(args: Args) -> Result<(), ServerError> {
     };
     if let Some(out) = &args.export_epoch_keys {
         return export_epoch_keys(&config, out);
+    }
+    if let Some(out) = &args.rotate {
+        return rotate(&config, out, args.not_before);
     }
     let tls = if config.server.insecure_http {
         None

@@ -26,7 +26,7 @@ impl Metrics {
 
     /// The counters, and what each key's budget has left (`budgets`: role, evaluations left),
     /// so an operator sees a key near its budget before it refuses (`spec/04-keys.md` §4.3).
-    pub(crate) fn render(&self, budgets: &[(&'static str, u64)]) -> String {
+    pub(crate) fn render(&self, epoch: u32, budgets: &[(&'static str, u64)]) -> String {
         let mut out = String::from(
             "# HELP blindnym_requests_total HTTP requests by route and status.\n\
              # TYPE blindnym_requests_total counter\n",
@@ -58,6 +58,10 @@ impl Metrics {
                 "blindnym_budget_remaining{{role=\"{role}\"}} {left}\n"
             ));
         }
+        out.push_str(&format!(
+            "# HELP blindnym_epoch The epoch answering now.\n\
+             # TYPE blindnym_epoch gauge\nblindnym_epoch {epoch}\n"
+        ));
         out
     }
 }

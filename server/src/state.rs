@@ -25,7 +25,8 @@ pub(crate) enum Mode {
 
 /// Everything the handlers share.
 pub struct AppState {
-    pub(crate) epoch: u32,
+    /// Tags the store's budget counters with this realm (`budget_key`).
+    realm_tag: String,
     pub(crate) key_set: Vec<u8>,
     pub(crate) budget: u64,
     pub(crate) mode: Mode,
@@ -40,7 +41,7 @@ pub struct AppState {
 impl core::fmt::Debug for AppState {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("AppState")
-            .field("epoch", &self.epoch)
+            .field("epoch", &self.answering_epoch())
             .finish_non_exhaustive()
     }
 }
@@ -76,7 +77,7 @@ impl AppState {
                 config.keys.quota,
             )?,
         });
-        let (epoch, key_set, mode, budget) = match &config.threshold {
+        let (key_set, mode, budget) = match &config.threshold {
             Some(section) => {
                 let threshold = ThresholdState::load(
                     section,
@@ -91,24 +92,23 @@ impl AppState {
                 // the set's budget (spec §12.7, review M5).
                 let budget = threshold.share_of(config.keys.epoch_budget);
                 (
-                    threshold.epoch(),
                     threshold.key_set().to_vec(),
                     Mode::Threshold(Arc::new(threshold)),
                     budget,
                 )
             }
             None => {
-                let (epoch, key_set, single) = single_evaluator(config, callers.grants(), &store)?;
+                let (key_set, single) = single_evaluator(config, callers.grants(), &store)?;
                 (
-                    epoch,
                     key_set,
                     Mode::Single(Arc::new(single)),
                     config.keys.epoch_budget,
                 )
             }
         };
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(config.keys.realm.as_bytes());
         let state = Self {
-            epoch,
+            realm_tag: hex::encode(&digest[..8]),
             key_set,
             budget,
             mode,
@@ -139,12 +139,25 @@ impl AppState {
         &self.store
     }
 
-    /// What each key's budget has left under this evaluator's epoch, by role.
+    /// The epoch that answers now: a single evaluator's current one (or, before it starts,
+    /// the previous one), or the threshold set's.
+    pub(crate) fn answering_epoch(&self) -> u32 {
+        match &self.mode {
+            Mode::Single(single) => single.answering(crate::kit::now()).epoch,
+            Mode::Threshold(threshold) => threshold.epoch(),
+        }
+    }
+
+    /// What each key's budget has left under the answering epoch, by role.
     pub(crate) fn budgets_left(&self) -> Vec<(&'static str, u64)> {
+        let epoch = self.answering_epoch();
         ["holder-derived", "attested", "bulk"]
             .into_iter()
             .map(|role| {
-                let used = self.store.budget_used(&self.budget_key(role)).unwrap_or(0);
+                let used = self
+                    .store
+                    .budget_used(&self.budget_key(epoch, role))
+                    .unwrap_or(0);
                 (role, self.budget.saturating_sub(used))
             })
             .collect()
@@ -157,14 +170,16 @@ impl AppState {
             if left < self.budget / 10 {
                 eprintln!(
                     "blindnym-server: the epoch {} {role} key has {left} of {} evaluations left: rotate it",
-                    self.epoch, self.budget
+                    self.answering_epoch(),
+                    self.budget
                 );
             }
         }
     }
 
-    /// The store's budget key of `role` under this evaluator's epoch.
-    pub(crate) fn budget_key(&self, role: &str) -> String {
-        format!("epoch-{}/{role}", self.epoch)
+    /// The store's budget counter of `role`'s key in `epoch` of this realm
+    /// (`spec/04-keys.md` §4.3): `<first 8 bytes of SHA-256(realm), hex>/epoch-<e>/<role>`.
+    pub fn budget_key(&self, epoch: u32, role: &str) -> String {
+        format!("{}/epoch-{epoch}/{role}", self.realm_tag)
     }
 }

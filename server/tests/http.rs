@@ -208,7 +208,13 @@ async fn refusals_have_their_own_status_and_leave_counts_consistent() {
             .quota_used(b"dev data holder", DEV_DOMAIN.as_bytes())
             .unwrap()
     };
-    let budget = || running.state.store().budget_used("epoch-1/bulk").unwrap();
+    let budget = || {
+        running
+            .state
+            .store()
+            .budget_used(&running.state.budget_key(1, "bulk"))
+            .unwrap()
+    };
 
     // Unauthenticated: no signature, or a key no caller has.
     let (status, body) = post(&url, None, three.to_bytes()).await;
@@ -253,7 +259,11 @@ async fn refusals_have_their_own_status_and_leave_counts_consistent() {
     .await;
     assert_eq!((status, code(&body).as_str()), (503, "BudgetExhausted"));
     assert_eq!(
-        running.state.store().budget_used("epoch-1/bulk").unwrap(),
+        running
+            .state
+            .store()
+            .budget_used(&running.state.budget_key(1, "bulk"))
+            .unwrap(),
         5,
         "a refusal spends nothing"
     );
@@ -435,8 +445,11 @@ async fn flow_h_evaluations_carry_no_identity() {
     let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
     assert_eq!(count("SELECT COUNT(*) FROM nonces"), 0);
     assert_eq!(count("SELECT COUNT(*) FROM quotas"), 0);
+    let key = running.state.budget_key(1, "holder-derived");
     assert_eq!(
-        count("SELECT COUNT(*) FROM budgets WHERE key != 'epoch-1/holder-derived'"),
+        count(&format!(
+            "SELECT COUNT(*) FROM budgets WHERE key != '{key}'"
+        )),
         0
     );
     let metrics = support::client()
@@ -536,4 +549,268 @@ async fn the_root_seed_is_refused_once_ratchet_state_exists() {
     // keys, the same seed's) still lists this evaluator's keys.
     config.keys.root_seed_file = None;
     AppState::new(&config).unwrap();
+}
+
+/// Signs, as the development signer, a key set of `epochs` with `sequence` into the
+/// evaluator's `key_set_file`.
+fn sign_dev_key_set(
+    dir: &Path,
+    config: &Config,
+    sequence: u64,
+    epochs: Vec<blindnym::pseudonym::EpochPublicKeys>,
+) {
+    use blindnym::pseudonym::{KeySet, KeySetSigner};
+    let secret = read_secret(&dir.join(blindnym_server::dev::DEV_SIGNER)).unwrap();
+    let signer = KeySetSigner::from_bytes(secret.as_ref()).unwrap();
+    let set = KeySet::new(
+        config.keys.realm.as_bytes(),
+        sequence,
+        now() - 60,
+        now() + 30 * 86_400,
+        epochs,
+    )
+    .unwrap();
+    std::fs::write(
+        config.keys.key_set_file.as_ref().unwrap(),
+        signer.sign(set).to_bytes(),
+    )
+    .unwrap();
+}
+
+/// Issue 20: a key whose budget is spent refuses; the operator rotates (the evaluator
+/// stopped), the signer signs a set listing both epochs under the next sequence number, and
+/// the restarted evaluator answers under the new epoch, serves flow A migrations and flow H's
+/// previous epoch, and takes flow B under a named epoch. Once a set leaves the old epoch out,
+/// the next start erases its keys: migrations are refused and nothing on the evaluator's disk
+/// computes the old epoch any more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_serves_the_next_epoch_and_a_migration() {
+    use blindnym::pseudonym::{KeyRatchet, KeySetVerifier, SignedKeySet};
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = dev_config(dir.path());
+    config.keys.epoch_budget = 2;
+    let (dh_key, holder_key) = (
+        support::data_holder(dir.path()),
+        support::holder(dir.path()),
+    );
+    // A deployment keeps no root seed: only the ratchet state is on the evaluator's disk.
+    std::fs::remove_file(dir.path().join(blindnym_server::dev::DEV_ROOT_SEED)).unwrap();
+    let anchor: [u8; 32] = hex::decode(config.keys.anchor.as_ref().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let anchor = blindnym::pseudonym::key_set::decode_verifying_key(&anchor).unwrap();
+    let mut verifier = KeySetVerifier::new(anchor, config.keys.realm.as_bytes());
+    let mut accept = |bytes: &[u8]| {
+        verifier
+            .accept(&SignedKeySet::from_bytes(bytes).unwrap(), now())
+            .unwrap()
+    };
+    let mut rng = rand::rng();
+    let shop = ServiceId::from_origin("https://shop.example").unwrap();
+    let channel = ChannelBinding::new([7; 32]);
+    let alice = SubjectId::new("alice").unwrap();
+    let credential = MasterCredential::generate(&mut rng);
+
+    // Epoch 1: one flow A login and one flow H evaluation; a batch of two spends the bulk
+    // key's budget, and the next batch is refused.
+    let running = start(&config).await;
+    let first = accept(&support::get(format!("{}/v1/key-set", running.url)).await);
+    let login = async |keys: &blindnym::pseudonym::VerifiedKeySet, url: &str, path: &str| {
+        let rp = attested::RelyingParty::new(keys.clone(), shop.clone()).unwrap();
+        let holder = attested::Holder::new(keys.clone(), alice.clone()).unwrap();
+        let (pending, challenge) = rp.challenge(&mut rand::rng(), now());
+        let (state, request) = holder
+            .request(&shop, &challenge, &channel, &mut rand::rng())
+            .unwrap();
+        let (status, body) = post(
+            &format!("{url}{path}"),
+            Some(&holder_key),
+            request.to_bytes().to_vec(),
+        )
+        .await;
+        (rp, holder, pending, state, status, body)
+    };
+    let (rp, holder, pending, state, status, body) =
+        login(&first, &running.url, "/v1/flow-a/evaluate").await;
+    assert_eq!(status, 200);
+    let assertion = holder
+        .finish(
+            state,
+            &attested::Evaluation::from_bytes(&body).unwrap(),
+            now(),
+        )
+        .unwrap();
+    let before = rp
+        .verify(
+            pending,
+            &assertion,
+            &channel,
+            now(),
+            &MemoryNonceStore::new(),
+        )
+        .unwrap();
+    let h_holder = holder_derived::Holder::new(first.clone(), credential.clone());
+    let (state, request) = h_holder.blind(&shop, &mut rng).unwrap();
+    let (status, body) = post(
+        &format!("{}/v1/flow-h/evaluate", running.url),
+        None,
+        request.to_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let h_before = h_holder
+        .finalize(
+            state,
+            &holder_derived::Response::from_bytes(&body).unwrap(),
+            now(),
+        )
+        .unwrap()
+        .pseudonym(&shop)
+        .unwrap();
+    let data_holder = DataHolder::new(first.clone(), DEV_DOMAIN.as_bytes()).unwrap();
+    let (_, two) = data_holder.blind_batch(&["a", "b"], &mut rng).unwrap();
+    let flow_b = format!("{}/v1/flow-b/evaluate", running.url);
+    let (status, _) = post(&flow_b, Some(&dh_key), two.to_bytes()).await;
+    assert_eq!(status, 200);
+    let (status, body) = post(&flow_b, Some(&dh_key), two.to_bytes()).await;
+    assert_eq!((status, code(&body).as_str()), (503, "BudgetExhausted"));
+    let metrics =
+        String::from_utf8(support::get(format!("{}/metrics", running.url)).await).unwrap();
+    assert!(
+        metrics.contains("blindnym_budget_remaining{role=\"bulk\"} 0"),
+        "{metrics}"
+    );
+    running.stop().await;
+
+    // The rotation, then the signer's set: epochs 1 and 2, sequence 2.
+    let next = blindnym_server::single::rotate(&config, None).unwrap();
+    assert_eq!(next.epoch, 2);
+    let previous_state = blindnym_server::single::previous_state_path(&config);
+    assert!(previous_state.exists());
+    sign_dev_key_set(dir.path(), &config, 2, vec![first.set().epochs()[0], next]);
+    let running = start(&config).await;
+    let second = accept(&support::get(format!("{}/v1/key-set", running.url)).await);
+    assert_eq!(second.set().sequence(), 2);
+    assert_eq!(second.current(now()).unwrap().epoch, 2);
+
+    // Flow B works again, under the new epoch or naming it; an unknown epoch is refused.
+    let flow_b = format!("{}/v1/flow-b/evaluate", running.url);
+    let data_holder = DataHolder::new(second.clone(), DEV_DOMAIN.as_bytes()).unwrap();
+    let (batch, two) = data_holder.blind_batch(&["a", "b"], &mut rng).unwrap();
+    let (status, body) = post(&flow_b, Some(&dh_key), two.to_bytes()).await;
+    assert_eq!(status, 200);
+    let response = BatchResponse::from_bytes(&body).unwrap();
+    assert_eq!(response.epoch, 2);
+    data_holder
+        .finalize_batch(&batch, &response, now())
+        .unwrap();
+    let named = |epoch: &str| {
+        let mut headers = support::signed_headers(&flow_b, &dh_key, None, None, &two.to_bytes());
+        headers.push((
+            blindnym_server::api::EPOCH_HEADER.to_owned(),
+            epoch.to_owned(),
+        ));
+        headers
+    };
+    let (status, body) = support::post_headers(&flow_b, &named("3"), two.to_bytes()).await;
+    assert_eq!((status, code(&body).as_str()), (409, "UnknownEpoch"));
+    // Epoch 1 is still taken within the transition window, and its spent key refuses.
+    let (status, body) = support::post_headers(&flow_b, &named("1"), two.to_bytes()).await;
+    assert_eq!((status, code(&body).as_str()), (503, "BudgetExhausted"));
+
+    // Flow A answers under epoch 2; a migration gives the RP alice's epoch-1 pseudonym,
+    // unchanged, beside her new one.
+    let (rp, holder, pending, state, status, body) =
+        login(&second, &running.url, "/v1/flow-a/evaluate").await;
+    assert_eq!(status, 200);
+    let evaluation = attested::Evaluation::from_bytes(&body).unwrap();
+    assert_eq!(evaluation.epoch, 2);
+    let assertion = holder.finish(state, &evaluation, now()).unwrap();
+    let after = rp
+        .verify(
+            pending,
+            &assertion,
+            &channel,
+            now(),
+            &MemoryNonceStore::new(),
+        )
+        .unwrap();
+    assert_ne!(before, after, "every pseudonym changes at rotation");
+    let (rp, holder, pending, state, status, body) =
+        login(&second, &running.url, "/v1/flow-a/migrate").await;
+    assert_eq!(status, 200);
+    let migration = holder
+        .finish_migration(
+            state,
+            &attested::MigrationEvaluation::from_bytes(&body).unwrap(),
+            now(),
+        )
+        .unwrap();
+    let (old, new) = rp
+        .verify_migration(
+            pending,
+            &migration,
+            &channel,
+            now(),
+            &MemoryNonceStore::new(),
+        )
+        .unwrap();
+    assert_eq!((old, new), (before, after));
+
+    // Flow H: the previous epoch's answer, for `finalize_previous`, is the same key as before.
+    let h_holder = holder_derived::Holder::new(second.clone(), credential.clone());
+    let (state, request) = h_holder.blind(&shop, &mut rng).unwrap();
+    let (status, body) = post(
+        &format!("{}/v1/flow-h/evaluate/previous", running.url),
+        None,
+        request.to_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let old_key = h_holder
+        .finalize_previous(
+            state,
+            &holder_derived::Response::from_bytes(&body).unwrap(),
+            now(),
+        )
+        .unwrap();
+    assert_eq!(old_key.pseudonym(&shop).unwrap(), h_before);
+    running.stop().await;
+
+    // The signer retires epoch 1 (sequence 3); the next start erases its state.
+    sign_dev_key_set(dir.path(), &config, 3, vec![next]);
+    let running = start(&config).await;
+    accept(&support::get(format!("{}/v1/key-set", running.url)).await);
+    assert!(
+        !previous_state.exists(),
+        "the retired epoch's state is erased"
+    );
+    let (_, _, _, _, status, body) = login(&second, &running.url, "/v1/flow-a/migrate").await;
+    assert_eq!((status, code(&body).as_str()), (409, "StaleEpoch"));
+    let (status, body) = post(
+        &format!("{}/v1/flow-h/evaluate/previous", running.url),
+        None,
+        request.to_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!((status, code(&body).as_str()), (409, "StaleEpoch"));
+    running.stop().await;
+    // Nothing left in the evaluator's folder computes epoch 1.
+    let state = std::fs::read(blindnym_server::single::ratchet_state_path(&config)).unwrap();
+    let ratchet = KeyRatchet::from_bytes(&state).unwrap();
+    assert_eq!(ratchet.epoch(), 2);
+    assert!(matches!(
+        ratchet.keys_for(1),
+        Err(blindnym::Error::EpochErased)
+    ));
+    let leftovers: Vec<_> = std::fs::read_dir(&config.server.data_dir)
+        .unwrap()
+        .filter_map(|entry| {
+            let bytes = std::fs::read(entry.unwrap().path()).ok()?;
+            KeyRatchet::from_bytes(&bytes).ok()
+        })
+        .filter(|ratchet| ratchet.epoch() < 2)
+        .collect();
+    assert!(leftovers.is_empty());
 }

@@ -110,7 +110,9 @@ async fn two_replicas_share_one_quota_and_budget_in_postgres() {
             store
                 .quota_used(b"dev data holder", DEV_DOMAIN.as_bytes())
                 .unwrap(),
-            store.budget_used("epoch-1/bulk").unwrap(),
+            store
+                .budget_used(&replica.state.budget_key(1, "bulk"))
+                .unwrap(),
         )
     };
     // Both replicas read the same counts; the budget was spent before the quota refused.

@@ -287,7 +287,9 @@ async fn threshold_refusals_have_their_own_codes() {
     let store = set.states[0].store();
     assert_eq!(
         (
-            store.budget_used("epoch-1/bulk").unwrap(),
+            store
+                .budget_used(&set.states[0].budget_key(1, "bulk"))
+                .unwrap(),
             store
                 .quota_used(b"dev data holder", DEV_DOMAIN.as_bytes())
                 .unwrap()
@@ -780,7 +782,13 @@ async fn a_credential_seen_by_one_evaluator_is_refused_by_the_others() {
     // Evaluators 1 and 2 hold no record of the subject but the one evaluator 3's genuine
     // request made, and counted nothing for a replay.
     for state in &set.states[..2] {
-        assert_eq!(state.store().budget_used("epoch-1/attested").unwrap(), 0);
+        assert_eq!(
+            state
+                .store()
+                .budget_used(&state.budget_key(1, "attested"))
+                .unwrap(),
+            0
+        );
         assert_eq!(
             state
                 .store()
@@ -916,7 +924,7 @@ async fn a_peer_cannot_start_a_run_out_of_scope_unserved_too_fast_or_over_a_fres
     .await
     .unwrap();
     let expected = [
-        (400, "UnknownEpoch"),
+        (409, "UnknownEpoch"),
         (400, "RealmMismatch"),
         (403, "Unauthorized"),
         (403, "Unauthorized"),

@@ -22,6 +22,7 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 
+pub use single::EPOCH_HEADER;
 pub use threshold::{SESSION_HEADER, TWEAK_HEADER};
 
 use axum::body::Bytes;
@@ -33,14 +34,16 @@ use crate::kit::blocking;
 use crate::state::{AppState, Mode};
 
 /// The routes, and the label every other path is counted and logged under.
-const ROUTES: [&str; 15] = [
+const ROUTES: [&str; 17] = [
     "/v1/threshold/flow-a/record",
     "/v1/threshold/flow-a/record/renew",
     "/v1/threshold/flow-a/evaluate",
     "/v1/threshold/flow-a/sign",
     "/v1/key-set",
     "/v1/flow-h/evaluate",
+    "/v1/flow-h/evaluate/previous",
     "/v1/flow-a/evaluate",
+    "/v1/flow-a/migrate",
     "/v1/flow-b/evaluate",
     "/v1/threshold/epoch-shares",
     "/v1/threshold/flow-h/evaluate",
@@ -104,6 +107,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// `spec/07-flow-b.md` §7.4.
 async fn bulk_batch(
     state: Arc<AppState>,
+    epoch: u32,
     caller: &Authenticated,
     body: Bytes,
     check: impl FnOnce(&BatchRequest) -> Result<()> + Send + 'static,
@@ -126,7 +130,7 @@ async fn bulk_batch(
             })
         })?;
         s.store
-            .charge_budget(&s.budget_key("bulk"), s.budget, count)?;
+            .charge_budget(&s.budget_key(epoch, "bulk"), s.budget, count)?;
         Ok((evaluate(&id, &request)?, count))
     })
     .await?;
@@ -149,17 +153,21 @@ fn anonymous(state: &AppState, headers: &axum::http::HeaderMap) -> Result<()> {
     state.flow_h_rate.take()
 }
 
-/// One evaluation of flow H or A: `role`'s budget charged (off the async workers), then `f`,
-/// then the flow counted.
+/// One evaluation of flow H or A: `role`'s budget charged in each of `epochs` (two for a
+/// migration, `spec/04-keys.md` §4.3; off the async workers), then `f`, then the flow
+/// counted.
 async fn evaluate_one<T: Send + 'static>(
     state: &Arc<AppState>,
-    role: &'static str,
+    (role, epochs): (&'static str, &[u32]),
     flow: &'static str,
     f: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
     let s = state.clone();
+    let keys: Vec<String> = epochs.iter().map(|e| s.budget_key(*e, role)).collect();
     let out = blocking(move || {
-        s.store.charge_budget(&s.budget_key(role), s.budget, 1)?;
+        for key in &keys {
+            s.store.charge_budget(key, s.budget, 1)?;
+        }
         f()
     })
     .await?;

@@ -29,7 +29,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     .unwrap_or_default();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(&budgets),
+        state.metrics.render(state.answering_epoch(), &budgets),
     )
         .into_response()
 }

@@ -47,7 +47,8 @@ async fn flow_h(
 ) -> Result<Response> {
     super::anonymous(&state, &headers)?;
     let request = holder_derived::Request::from_bytes(&body)?;
-    let response = evaluate_one(&state, "holder-derived", "H", move || {
+    let epoch = [threshold.epoch()];
+    let response = evaluate_one(&state, ("holder-derived", &epoch), "H", move || {
         Ok(threshold
             .holder_derived()
             .evaluate(&request, &mut rand::rng())?
@@ -109,8 +110,10 @@ async fn flow_b(
     let tweak: [u8; 32] = hex_header(&headers, TWEAK_HEADER)?;
     let check = threshold.clone();
     // The record is checked before the budget or quota is charged (§12.12.4).
+    let epoch = threshold.epoch();
     let answer = bulk_batch(
         state,
+        epoch,
         &caller,
         body,
         move |request| check.check_installed(&Target::domain(request.domain())?, &tweak),
@@ -148,7 +151,8 @@ async fn flow_a(
     let request = attested::Request::from_bytes(&body)?;
     // The record is checked before the budget is charged (§12.12.4).
     threshold.check_installed(&Target::Subject(subject.clone()), &tweak)?;
-    let (session, evaluation) = evaluate_one(&state, "attested", "A", move || {
+    let epoch = [threshold.epoch()];
+    let (session, evaluation) = evaluate_one(&state, ("attested", &epoch), "A", move || {
         threshold.evaluate_attested(&subject, &request, &tweak)
     })
     .await?;

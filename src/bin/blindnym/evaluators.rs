@@ -35,6 +35,7 @@ impl Signing {
         agent: &ureq::Agent,
         url: &str,
         tweak: Option<&str>,
+        epoch: Option<&str>,
         body: &[u8],
     ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
         let signed = self
@@ -50,6 +51,9 @@ impl Signing {
             .header(caller_auth::REALM_HEADER, &self.realm);
         if let Some(tweak) = tweak {
             request = request.header("Blindnym-Tweak", tweak);
+        }
+        if let Some(epoch) = epoch {
+            request = request.header("Blindnym-Epoch", epoch);
         }
         request.send(body)
     }
@@ -148,6 +152,9 @@ pub enum Evaluators {
         agent: ureq::Agent,
         /// Its flow B URL.
         url: String,
+        /// The run's epoch, named on every batch (`Blindnym-Epoch`): one run, one epoch,
+        /// even across a rotation during the transition window (`spec/04-keys.md` §4.6).
+        epoch: u32,
         /// The request key.
         signing: Box<Signing>,
         /// Attempts per batch.
@@ -217,6 +224,7 @@ impl Evaluators {
                 Evaluators::Single {
                     agent,
                     url,
+                    epoch: keys.current(now())?.epoch,
                     signing: Box::new(signing),
                     retries: args.retries,
                 },
@@ -267,12 +275,23 @@ impl Evaluators {
             Evaluators::Single {
                 agent,
                 url,
+                epoch,
                 signing,
                 retries,
             } => {
-                let answer =
-                    with_retries(*retries, || exchange(signing.post(agent, url, None, &body)))?;
-                Ok(holder.finalize_batch(&blinded, &BatchResponse::from_bytes(&answer)?, now())?)
+                let named = epoch.to_string();
+                let answer = with_retries(*retries, || {
+                    exchange(signing.post(agent, url, None, Some(&named), &body))
+                })?;
+                let response = BatchResponse::from_bytes(&answer)?;
+                if response.epoch != *epoch {
+                    return Err(format!(
+                        "the evaluator answered under epoch {}, not this run's epoch {epoch}",
+                        response.epoch
+                    )
+                    .into());
+                }
+                Ok(holder.finalize_batch(&blinded, &response, now())?)
             }
             Evaluators::Threshold(set) => set.batch(holder, &blinded, &body),
         }

@@ -48,6 +48,7 @@ impl ThresholdSet {
                     &self.agent,
                     &format!("{url}{path}"),
                     None,
+                    None,
                     &self.domain,
                 )) {
                     Ok(bytes) => return Ok(bytes),
@@ -98,6 +99,7 @@ impl ThresholdSet {
                     &self.agent,
                     &format!("{url}/v1/threshold/flow-b/evaluate"),
                     Some(&current.digest),
+                    None,
                     body,
                 ));
                 match answer {
