@@ -73,4 +73,7 @@ pub enum Command {
     /// The key-set signer's command (on the signer's machine): sign the epochs an evaluator
     /// exported, with those of the previous set, under the next sequence number.
     SignKeySet(crate::sign_key_set::SignKeySetArgs),
+    /// Make the key-set signer's Ed25519 key pair on a PKCS#11 token (never extractable) and
+    /// print its verifying key, the anchor to pin.
+    HsmKey(crate::pkcs11::HsmKeyArgs),
 }

@@ -18,6 +18,7 @@ mod evaluators;
 mod keygen;
 mod measure;
 mod nation;
+mod pkcs11;
 mod progress;
 mod pseudonymise;
 mod report;
@@ -208,6 +209,15 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("blindnym sign-key-set: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(args::Command::HsmKey(hsm_key)) = &args.command {
+        return match pkcs11::run(hsm_key) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("blindnym hsm-key: {e}");
                 ExitCode::FAILURE
             }
         };

@@ -15,9 +15,17 @@ use crate::Error;
 /// `blindnym sign-key-set`.
 #[derive(ClapArgs, Debug)]
 pub struct SignKeySetArgs {
-    /// The signer's 32-byte secret key (mode 0600).
-    #[arg(long, value_name = "PATH")]
-    pub signer_key: PathBuf,
+    /// The signer's 32-byte secret key (mode 0600); or the key on a PKCS#11 token
+    /// (`--pkcs11-*`).
+    #[arg(
+        long,
+        value_name = "PATH",
+        required_unless_present = "pkcs11_module",
+        conflicts_with = "pkcs11_module"
+    )]
+    pub signer_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub token: crate::pkcs11::TokenArgs,
     /// The realm the keys serve.
     #[arg(long)]
     pub realm: String,
@@ -27,6 +35,11 @@ pub struct SignKeySetArgs {
     /// An epoch's public keys as the evaluator exported them; repeat for several.
     #[arg(long, value_name = "PATH")]
     pub epoch_keys: Vec<PathBuf>,
+    /// An epoch to leave out of the new set (its migrations are over: the evaluator erases
+    /// its keys at its next start); repeat for several. Epochs are only ever retired from
+    /// the oldest end.
+    #[arg(long, value_name = "EPOCH")]
+    pub retire: Vec<u32>,
     /// Days the new set is valid from now (at most 92).
     #[arg(long, default_value_t = 30)]
     pub days: u64,
@@ -41,6 +54,36 @@ fn read_signer(path: &std::path::Path) -> Result<KeySetSigner, Error> {
         std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?,
     );
     Ok(KeySetSigner::from_bytes(&bytes)?)
+}
+
+/// The key-set signer: a key file on the signer's machine, or a key on a PKCS#11 token.
+enum Signer {
+    File(KeySetSigner),
+    Token(crate::pkcs11::Token),
+}
+
+impl Signer {
+    fn verifying_key(&self) -> Result<ed25519_dalek::VerifyingKey, Error> {
+        match self {
+            Signer::File(signer) => Ok(signer.verifying_key()),
+            Signer::Token(token) => token.verifying_key(),
+        }
+    }
+
+    /// Signs `set`; a token's signature is checked under `anchor` before it is used.
+    fn sign(
+        &self,
+        set: KeySet,
+        anchor: &ed25519_dalek::VerifyingKey,
+    ) -> Result<SignedKeySet, Error> {
+        match self {
+            Signer::File(signer) => Ok(signer.sign(set)),
+            Signer::Token(token) => {
+                let signature = token.sign(&set.signed_message())?;
+                Ok(SignedKeySet::from_signature(set, &signature, anchor)?)
+            }
+        }
+    }
 }
 
 /// Adds `entry` to `epochs` (kept in epoch order). An epoch already listed keeps its entry
@@ -74,7 +117,11 @@ fn merge(epochs: &mut Vec<EpochPublicKeys>, entry: EpochPublicKeys) -> Result<()
 /// # Errors
 /// Unreadable files, a window over 92 days, an epoch re-keyed, or a set the library refuses.
 pub fn run(args: &SignKeySetArgs) -> Result<(), Error> {
-    let signer = read_signer(&args.signer_key)?;
+    let signer = match &args.signer_key {
+        Some(path) => Signer::File(read_signer(path)?),
+        None => Signer::Token(crate::pkcs11::Token::open(&args.token)?),
+    };
+    let anchor = signer.verifying_key()?;
     let window = args.days.saturating_mul(86_400);
     if window == 0 || window > MAX_WINDOW_S {
         return Err("--days is 1 to 92".into());
@@ -84,11 +131,7 @@ pub fn run(args: &SignKeySetArgs) -> Result<(), Error> {
             let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
             let previous = SignedKeySet::from_bytes(&bytes)?;
             // Only a set this signer made for this realm is followed.
-            KeySetVerifier::with_last_accepted_set(
-                signer.verifying_key(),
-                args.realm.as_bytes(),
-                &previous,
-            )?;
+            KeySetVerifier::with_last_accepted_set(anchor, args.realm.as_bytes(), &previous)?;
             let set = previous.unverified();
             (set.epochs().to_vec(), set.sequence() + 1)
         }
@@ -97,6 +140,14 @@ pub fn run(args: &SignKeySetArgs) -> Result<(), Error> {
     for path in &args.epoch_keys {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         merge(&mut epochs, EpochPublicKeys::from_bytes(&bytes)?)?;
+    }
+    for epoch in &args.retire {
+        if epochs.first().map(|e| e.epoch) != Some(*epoch) {
+            return Err(
+                format!("--retire {epoch}: only the oldest listed epoch can be retired").into(),
+            );
+        }
+        epochs.remove(0);
     }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -109,7 +160,7 @@ pub fn run(args: &SignKeySetArgs) -> Result<(), Error> {
         start + window,
         epochs,
     )?;
-    let signed = signer.sign(set);
+    let signed = signer.sign(set, &anchor)?;
     std::fs::write(&args.out, signed.to_bytes())
         .map_err(|e| format!("{}: {e}", args.out.display()))?;
     println!(

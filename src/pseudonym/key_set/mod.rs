@@ -175,6 +175,13 @@ impl KeySet {
         &self.epochs
     }
 
+    /// The message the key-set signer signs (`spec/04-keys.md` §4.5): the context string,
+    /// then the body. For a signer outside this crate (an HSM through PKCS#11, `CKM_EDDSA`):
+    /// sign these bytes with pure Ed25519 and join with [`SignedKeySet::from_signature`].
+    pub fn signed_message(&self) -> Vec<u8> {
+        signed_message(&self.body())
+    }
+
     /// `"BNKS" || 0x02 || len(realm):2 || realm || sequence:8 || not_before:8 || not_after:8
     /// || count:2 || entries`.
     fn body(&self) -> Vec<u8> {
@@ -240,6 +247,21 @@ pub struct SignedKeySet {
 }
 
 impl SignedKeySet {
+    /// Joins `set` with a signature made outside this crate over
+    /// [`KeySet::signed_message`], after checking it under `anchor` as every verifier will
+    /// (`verify_strict`, §3.9).
+    ///
+    /// # Errors
+    /// [`Error::InvalidLength`] unless the signature is 64 bytes; [`Error::KeySetSignature`]
+    /// when it does not verify under `anchor`.
+    pub fn from_signature(set: KeySet, signature: &[u8], anchor: &VerifyingKey) -> Result<Self> {
+        let signature = Signature::from_bytes(&crate::group::exact::<64>(signature)?);
+        anchor
+            .verify_strict(&set.signed_message(), &signature)
+            .map_err(|_| Error::KeySetSignature)?;
+        Ok(Self { set, signature })
+    }
+
     /// The contents, not yet verified.
     pub fn unverified(&self) -> &KeySet {
         &self.set

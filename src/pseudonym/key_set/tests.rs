@@ -137,3 +137,32 @@ fn an_unbounded_window_is_refused() {
     bytes[at..at + 8].copy_from_slice(&(365 * 86_400u64).to_be_bytes());
     assert_eq!(SignedKeySet::from_bytes(&bytes), Err(Error::Malformed));
 }
+
+/// A signature made outside the crate (an HSM) over `signed_message` joins its set only when
+/// it verifies under the anchor: the same bytes as the crate's own signer, and a wrong
+/// signature or anchor refused before any verifier sees the set.
+#[test]
+fn an_external_signature_is_checked_when_joined() {
+    use ed25519_dalek::Signer as _;
+    let key = SigningKey::from_bytes(&[7; 32]);
+    let set = || KeySet::new(b"r", 1, 0, 10_000, entries()).unwrap();
+    let signature = key.sign(&set().signed_message()).to_bytes();
+    let joined = SignedKeySet::from_signature(set(), &signature, &key.verifying_key()).unwrap();
+    let own = KeySetSigner::from_bytes(&[7; 32]).unwrap().sign(set());
+    assert_eq!(joined.to_bytes(), own.to_bytes());
+    let mut wrong = signature;
+    wrong[0] ^= 1;
+    assert_eq!(
+        SignedKeySet::from_signature(set(), &wrong, &key.verifying_key()),
+        Err(Error::KeySetSignature)
+    );
+    let other = SigningKey::from_bytes(&[8; 32]).verifying_key();
+    assert_eq!(
+        SignedKeySet::from_signature(set(), &signature, &other),
+        Err(Error::KeySetSignature)
+    );
+    assert!(matches!(
+        SignedKeySet::from_signature(set(), &signature[..63], &key.verifying_key()),
+        Err(Error::InvalidLength { .. })
+    ));
+}
