@@ -37,9 +37,11 @@ async fn holder_derived_under(
 ) -> Result<Response> {
     super::anonymous(&state, headers)?;
     let request = holder_derived::Request::from_bytes(body)?;
-    let epoch = [pick(&single, now())?.epoch];
+    // One clock reading: the epoch charged is the epoch that evaluates.
+    let at = now();
+    let epoch = [pick(&single, at)?.epoch];
     let response = evaluate_one(&state, ("holder-derived", &epoch), "H", move || {
-        Ok(pick(&single, now())?
+        Ok(pick(&single, at)?
             .holder_derived
             .evaluate(&request, &mut rand::rng())?)
     })
