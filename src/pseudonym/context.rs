@@ -44,3 +44,6 @@ pub const KEY_SET_DIGEST: &str = "blindnym v2 key set digest";
 /// `derive_key` context of a key generation's transcript digest (`spec/12-threshold.md`
 /// §12.4.1): what each participant confirms it saw in round one.
 pub const DKG_TRANSCRIPT: &str = "blindnym v2 dkg transcript";
+/// `derive_key` context of a resharing's transcript digest (`spec/12-threshold.md` §12.13):
+/// what each member of the new committee confirms it was dealt against.
+pub const RESHARE_TRANSCRIPT: &str = "blindnym v2 reshare transcript";

@@ -71,6 +71,21 @@ impl EpochShares {
         self.holder_derived.params()
     }
 
+    /// The epoch's entry in a key set: the group keys, current from `not_before`.
+    ///
+    /// # Errors
+    /// The key errors of a signing group key that is not a strict Ed25519 key.
+    pub fn public_keys(&self, not_before: u64) -> Result<EpochPublicKeys> {
+        Ok(EpochPublicKeys {
+            epoch: self.epoch,
+            not_before,
+            holder_derived: *self.holder_derived.group_key(),
+            attested: *self.attested.group_key(),
+            attested_signing: self.signing.verifying_key()?,
+            bulk: *self.bulk.group_key(),
+        })
+    }
+
     /// Checks that these shares belong to `keys`: same epoch, and every group key equal to
     /// the signed key set's key for that role.
     ///

@@ -46,6 +46,12 @@ impl SigningShare {
         self.index
     }
 
+    /// The share as a scalar (for resharing, `spec/12-threshold.md` §12.13).
+    pub(crate) fn scalar(&self) -> Result<curve25519_dalek::scalar::Scalar> {
+        let bytes = Zeroizing::new(self.package.signing_share().serialize());
+        crate::group::decode_scalar(&bytes)
+    }
+
     /// The saved form `index:2 || frost-ed25519 key package`, zeroized on drop.
     ///
     /// # Errors

@@ -9,6 +9,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod coordinator;
+mod reshare;
 mod support;
 
 use blindnym::pseudonym::bulk::{self, CallerId, DataHolder, Grants, MemoryQuota};
@@ -56,7 +57,15 @@ fn flow_h_answers(
     who: &[u16],
     seed: u8,
 ) -> (holder_derived::HolderState, Vec<ShareResponse>) {
-    let (evaluators, _) = dealt(t, n);
+    flow_h_answers_from(&dealt(t, n).0, who, seed)
+}
+
+/// Flow H answers at `shop` from the evaluators `who` of `evaluators`.
+fn flow_h_answers_from(
+    evaluators: &[blindnym::threshold::EvaluatorShares],
+    who: &[u16],
+    seed: u8,
+) -> (holder_derived::HolderState, Vec<ShareResponse>) {
     let mut rng = seeded(seed);
     let (state, request) = flow_h_holder()
         .blind(&service("https://shop.example"), &mut rng)
@@ -226,6 +235,15 @@ fn flow_b_single() -> Vec<blindnym::Pseudonym> {
 
 fn bulk_evaluators(t: u16, n: u16, seed: u8) -> (Vec<BulkShareEvaluator>, TweakRecord) {
     let (evaluators, public) = dealt(t, n);
+    bulk_evaluators_from(&evaluators, &public, seed)
+}
+
+/// Flow B share evaluators of `evaluators` with a fresh record for the domain.
+fn bulk_evaluators_from(
+    evaluators: &[blindnym::threshold::EvaluatorShares],
+    public: &blindnym::threshold::EpochShares,
+    seed: u8,
+) -> (Vec<BulkShareEvaluator>, TweakRecord) {
     let shares: Vec<_> = evaluators.iter().map(|e| &e.bulk).collect();
     let (record, tweak_shares) = invert(
         &shares,
@@ -483,6 +501,16 @@ fn attested_evaluators(
 
 fn flow_a_deployment(t: u16, n: u16, who: &str, seed: u8) -> FlowA {
     let (evaluators, public) = dealt(t, n);
+    flow_a_deployment_from(&evaluators, public, who, seed)
+}
+
+/// A flow A deployment of `evaluators` with a fresh record for `who`.
+fn flow_a_deployment_from(
+    evaluators: &[blindnym::threshold::EvaluatorShares],
+    public: blindnym::threshold::EpochShares,
+    who: &str,
+    seed: u8,
+) -> FlowA {
     let shares: Vec<_> = evaluators.iter().map(|e| &e.attested).collect();
     let (record, tweak_shares) = invert(
         &shares,
@@ -490,7 +518,7 @@ fn flow_a_deployment(t: u16, n: u16, who: &str, seed: u8) -> FlowA {
         &Target::Subject(subject(who)),
         seed,
     );
-    let evaluators = attested_evaluators(&evaluators, &public, who, tweak_shares, &record);
+    let evaluators = attested_evaluators(evaluators, &public, who, tweak_shares, &record);
     FlowA { evaluators, public }
 }
 
