@@ -144,4 +144,37 @@ fn a_key_set_is_signed_and_verified_through_softhsm() {
     token_args(&mut command);
     assert!(!command.output().unwrap().status.success());
     assert!(!path("set-3.bin").exists());
+    private(&path("pin"), "12345678\n");
+
+    // Threshold mode: an epoch's verification shares (as a ceremony leaves them) signed on
+    // the token beside the next set, and accepted beside it.
+    let (_, public) = blindnym::threshold::deal_epoch(
+        &ratchet.keys_for(2).unwrap(),
+        blindnym::threshold::Threshold::new(2, 3).unwrap(),
+        &mut rand::rng(),
+    )
+    .unwrap();
+    std::fs::write(path("epoch-shares.unsigned"), public.to_bytes().unwrap()).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_blindnym"));
+    command
+        .args(["sign-key-set", "--realm", "hsm realm", "--previous"])
+        .arg(path("set-2.bin"))
+        .arg("--epoch-shares")
+        .arg(path("epoch-shares.unsigned"))
+        .arg("--epoch-shares-out")
+        .arg(path("epoch-shares.bin"))
+        .arg("--out")
+        .arg(path("set-4.bin"));
+    token_args(&mut command);
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let set = SignedKeySet::from_bytes(&std::fs::read(path("set-4.bin")).unwrap()).unwrap();
+    let accepted = verifier.accept(&set, now()).unwrap();
+    let shares = blindnym::threshold::SignedEpochShares::from_bytes(
+        &std::fs::read(path("epoch-shares.bin")).unwrap(),
+    )
+    .unwrap()
+    .verify(&verifier, &accepted, now())
+    .unwrap();
+    assert_eq!(shares, public);
 }

@@ -10,7 +10,8 @@
 //! - [`state`]: what the handlers share, with the evaluator as one `Mode`;
 //! - the services, without axum: `auth` (callers), [`store`] (budgets and quotas), `single`
 //!   (a single evaluator's keys), [`threshold`] (one evaluator of a set) and [`peer`] (its
-//!   client of the others and the peer listener's TLS);
+//!   client of the others and the peer listener's TLS) and [`ceremony`] (key generation,
+//!   refresh and committee change among the evaluators);
 //! - the kit: [`error`], [`config`], [`tls`], `kit` (clock, octets, blocking, PEM) and
 //!   [`dev`] (a development set).
 //!
@@ -19,6 +20,7 @@
 
 pub mod api;
 mod auth;
+pub mod ceremony;
 pub mod config;
 pub mod dev;
 pub mod error;

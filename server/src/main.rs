@@ -52,6 +52,93 @@ struct Args {
     /// epoch announced ahead lets caches fetch the set before the switch.
     #[arg(long, value_name = "UNIX_SECONDS", requires = "rotate")]
     not_before: Option<u64>,
+    /// With `--config` (threshold mode, the evaluator stopped): takes part in the ceremony
+    /// of the plan file PATH (`spec/12-threshold.md` §12.13) with the other evaluators over
+    /// the peer listener: a new epoch's keys without a dealer, a share refresh, or a committee
+    /// change. Every participant is given the same file. The new shares are written beside
+    /// the current ones as `.next`, the new public side to the data folder for the signer;
+    /// then it exits.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "config",
+        conflicts_with_all = ["export_epoch_keys", "rotate"]
+    )]
+    ceremony: Option<PathBuf>,
+}
+
+async fn ceremony(config: &Config, plan: &std::path::Path) -> Result<(), ServerError> {
+    use blindnym_server::ceremony::{Ceremony, Plan};
+    let plan = Plan::load(plan)?;
+    let ceremony = Ceremony::prepare(config, plan)?;
+    let section = config
+        .threshold
+        .as_ref()
+        .ok_or_else(|| ServerError::Config("--ceremony needs [threshold]".into()))?;
+    let listener = tokio::net::TcpListener::bind(section.peer_listen)
+        .await
+        .map_err(|e| ServerError::Config(format!("{}: {e}", section.peer_listen)))?;
+    let tls = blindnym_server::peer::server_config(section)?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let listening = tokio::spawn(blindnym_server::api::ceremony::serve(
+        listener,
+        ceremony.mailbox(),
+        ceremony.peers(),
+        tls,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let plan = ceremony.plan();
+    eprintln!(
+        "blindnym-server: ceremony {:?} ({:?} of epoch {}, to {} of {}) as evaluator {}; plan \
+         sha256 {}; peers on https://{}",
+        plan.id,
+        plan.kind,
+        plan.epoch,
+        plan.new.t(),
+        plan.new.n(),
+        section.index,
+        hex::encode(plan.digest),
+        section.peer_listen
+    );
+    let outcome = ceremony.run().await;
+    // A peer whose answer got lost retries: the mailbox answers it a little longer.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let _ = stop.send(());
+    let _ = listening.await;
+    let outcome = outcome?;
+    match (&outcome.epoch_shares, &outcome.digest) {
+        (Some(path), Some(digest)) => {
+            eprintln!(
+                "blindnym-server: ceremony done. New shares: {}\n  public side (unsigned): {} \
+                 sha256 {} — every evaluator must print the same digest",
+                outcome
+                    .share_files
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                path.display(),
+                hex::encode(digest)
+            );
+            let keys = outcome
+                .epoch_keys
+                .as_ref()
+                .map(|k| format!(" --epoch-keys {}", k.display()))
+                .unwrap_or_default();
+            eprintln!(
+                "On the signer's machine:\n  blindnym sign-key-set --signer-key SIGNER --realm \
+                 {:?} --previous KEY_SET{keys} --epoch-shares {} --out NEXT_KEY_SET \
+                 --epoch-shares-out NEXT_EPOCH_SHARES\nthen install both as key_set_file and \
+                 epoch_shares_file and restart every evaluator: each installs its new shares.",
+                config.keys.realm,
+                path.display()
+            );
+        }
+        _ => eprintln!("blindnym-server: ceremony done; this evaluator dealt and leaves the set"),
+    }
+    Ok(())
 }
 
 fn rotate(
@@ -159,6 +246,9 @@ async fn run(args: Args) -> Result<(), ServerError> {
     }
     if let Some(out) = &args.rotate {
         return rotate(&config, out, args.not_before);
+    }
+    if let Some(plan) = &args.ceremony {
+        return ceremony(&config, plan).await;
     }
     let tls = if config.server.insecure_http {
         None

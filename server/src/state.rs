@@ -1,5 +1,5 @@
 //! Everything the handlers share: the callers, the store, the metrics and the limits, and the
-//! evaluator itself as one [`Mode`]: a single evaluator or one of a threshold set.
+//! evaluator itself as one `Mode`: a single evaluator or one of a threshold set.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -12,7 +12,7 @@
 
 mod support;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -20,34 +20,18 @@ use blindnym::caller_auth::RequestSigner;
 use blindnym::pseudonym::bulk::{DataHolder, Evaluator, Grants, MemoryQuota};
 use blindnym::pseudonym::holder_derived::{self, MasterCredential};
 use blindnym::pseudonym::{
-    EvaluationBudget, KeyRatchet, KeySetVerifier, RootSeed, ServiceId, SignedKeySet, SubjectId,
-    VerifiedKeySet,
+    EvaluationBudget, KeyRatchet, RootSeed, ServiceId, SubjectId, VerifiedKeySet,
 };
 use blindnym::threshold::inversion::TweakRecord;
 use blindnym::threshold::inversion::{DealRequest, ProductRequest, RunScope, Target};
-use blindnym::threshold::{EpochShares, ShareResponse, SignedEpochShares, Threshold};
+use blindnym::threshold::{EpochShares, ShareResponse, Threshold};
 use blindnym_server::dev::DEV_DOMAIN;
 use blindnym_server::{AppState, Config, dev, peer, serve, serve_peers};
 use sha2::{Digest, Sha256};
-use support::{code, get, now, post};
+use support::{code, free_base_port, now, post};
 use tokio::sync::oneshot;
 
 const REALM: &str = "blindnym dev";
-
-/// A base port with its next `n − 1` and the `n` 100 above free.
-fn free_base_port(n: u16) -> u16 {
-    // Random starts: tests running at once (threads or processes) rarely meet, and a base
-    // taken between the check and the bind fails loudly rather than silently.
-    (0..200)
-        .map(|_| 21_000 + rand::random::<u16>() % 30_000)
-        .find(|&base| {
-            (0..n).all(|i| {
-                TcpListener::bind(("127.0.0.1", base + i)).is_ok()
-                    && TcpListener::bind(("127.0.0.1", base + 100 + i)).is_ok()
-            })
-        })
-        .unwrap()
-}
 
 struct Set {
     urls: Vec<String>,
@@ -129,32 +113,8 @@ async fn start_set_with(dir: &Path, threshold: Threshold, edit: impl Fn(&mut Con
     }
 }
 
-fn verifier(dir: &Path) -> KeySetVerifier {
-    let anchor: [u8; 32] = hex::decode(std::fs::read_to_string(dir.join("anchor.hex")).unwrap())
-        .unwrap()
-        .try_into()
-        .unwrap();
-    KeySetVerifier::new(
-        blindnym::pseudonym::key_set::decode_verifying_key(&anchor).unwrap(),
-        REALM.as_bytes(),
-    )
-}
-
 async fn public_side(set: &Set, dir: &Path) -> (VerifiedKeySet, EpochShares) {
-    let mut verifier = verifier(dir);
-    let keys = verifier
-        .accept(
-            &SignedKeySet::from_bytes(&get(format!("{}/v1/key-set", set.urls[1])).await).unwrap(),
-            now(),
-        )
-        .unwrap();
-    let shares = SignedEpochShares::from_bytes(
-        &get(format!("{}/v1/threshold/epoch-shares", set.urls[2])).await,
-    )
-    .unwrap()
-    .verify(&verifier, &keys, now())
-    .unwrap();
-    (keys, shares)
+    support::public_side_of(dir, &set.urls[1], &set.urls[2]).await
 }
 
 async fn post_with(
@@ -462,8 +422,6 @@ async fn the_peer_api_takes_only_the_sets_certificates_and_no_replayed_round() {
     set.stop();
 }
 
-/// A POST with optional `Blindnym-Tweak` and `Blindnym-Session` headers; the status, the
-/// session header of the answer, the body.
 async fn post_flow_a(
     holder: &RequestSigner,
     url: String,
@@ -471,20 +429,7 @@ async fn post_flow_a(
     session: Option<&str>,
     body: Vec<u8>,
 ) -> (u16, Option<String>, Vec<u8>) {
-    let mut request = support::client().post(&url).body(body.clone());
-    for (name, value) in support::signed_headers(&url, holder, tweak, session, &body) {
-        request = request.header(name, value);
-    }
-    let response = request.send().await.unwrap();
-    let session = response
-        .headers()
-        .get("blindnym-session")
-        .map(|v| v.to_str().unwrap().to_owned());
-    (
-        response.status().as_u16(),
-        session,
-        response.bytes().await.unwrap().to_vec(),
-    )
+    support::post_signed(&url, holder, tweak, session, body).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -265,6 +265,43 @@ impl SignedEpochShares {
         Ok(Self { body, signature })
     }
 
+    /// The bytes the key-set signer signs for `shares` beside `key_set`, for a signature made
+    /// outside this crate (an HSM: [`SignedEpochShares::from_signature`]).
+    ///
+    /// # Errors
+    /// As [`EpochShares::to_bytes`].
+    pub fn signed_message(key_set: &SignedKeySet, shares: &EpochShares) -> Result<Vec<u8>> {
+        shares_message(
+            key_set.unverified().realm(),
+            &key_set.digest(),
+            &shares.to_bytes()?,
+        )
+    }
+
+    /// Joins `shares` with a signature made outside this crate over
+    /// [`SignedEpochShares::signed_message`], after checking it under `anchor` as every
+    /// verifier will (`verify_strict`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidLength`] for a signature that is not 64 bytes;
+    /// [`Error::KeySetSignature`] when it does not verify; as [`EpochShares::to_bytes`].
+    pub fn from_signature(
+        key_set: &SignedKeySet,
+        shares: &EpochShares,
+        signature: &[u8],
+        anchor: &ed25519_dalek::VerifyingKey,
+    ) -> Result<Self> {
+        let signature =
+            ed25519_dalek::Signature::from_bytes(&crate::group::exact::<64>(signature)?);
+        anchor
+            .verify_strict(&Self::signed_message(key_set, shares)?, &signature)
+            .map_err(|_| Error::KeySetSignature)?;
+        Ok(Self {
+            body: shares.to_bytes()?,
+            signature,
+        })
+    }
+
     /// `body || signature:64`.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = self.body.clone();

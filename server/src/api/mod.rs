@@ -1,4 +1,4 @@
-//! The HTTP API (`server/openapi.yaml`): one router per [`Mode`](crate::state::Mode), the
+//! The HTTP API (`server/openapi.yaml`): one router per `Mode` (`state`), the
 //! routes common to both, and the layers every request passes (body limit, time limit, one log
 //! line and the counters). Element paths take and return the project's own wire formats
 //! (`application/octet-stream`, `spec/08-encodings.md`); the handlers' refusals are JSON
@@ -7,6 +7,7 @@
 //! its time limit. A request that times out may still have spent budget and quota: its
 //! evaluation was already under way.
 
+pub mod ceremony;
 pub mod peer;
 mod public;
 mod signed;

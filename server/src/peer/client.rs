@@ -160,6 +160,54 @@ impl PeerClient {
         Ok(bytes)
     }
 
+    /// Delivers this evaluator's message of `round` in the ceremony named `digest` to peer
+    /// `index` (`POST /peer/v1/ceremony/{digest}/{round}`, `spec/12-threshold.md` §12.13.3).
+    /// Participants start at different times: a peer that does not answer yet is tried again
+    /// until `deadline`; a peer that answers with a refusal is not.
+    ///
+    /// # Errors
+    /// [`ServerError::Peers`] for a refusal, or no answer by the deadline.
+    pub async fn deliver(
+        &self,
+        index: u16,
+        digest: &[u8; 32],
+        round: u8,
+        body: &[u8],
+        deadline: tokio::time::Instant,
+    ) -> Result<()> {
+        let (Some(base), Some(http)) = (self.urls.get(&index), self.http.get(&index)) else {
+            return Err(ServerError::Protocol(blindnym::Error::UnknownEvaluator {
+                index,
+            }));
+        };
+        let url = format!("{base}/peer/v1/ceremony/{}/{round}", hex::encode(digest));
+        loop {
+            let sent = http
+                .post(&url)
+                .header("Content-Type", "application/octet-stream")
+                .body(body.to_vec())
+                .send()
+                .await;
+            match sent {
+                Ok(response) if response.status().as_u16() == 200 => return Ok(()),
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let reason = response.text().await.unwrap_or_default();
+                    let reason: String = reason.chars().take(512).collect();
+                    return Err(ServerError::Peers(format!(
+                        "evaluator {index} refused round {round}: HTTP {status}: {reason}"
+                    )));
+                }
+                Err(e) if tokio::time::Instant::now() >= deadline => {
+                    return Err(ServerError::Peers(format!(
+                        "evaluator {index}: round {round} not delivered in time: {e}"
+                    )));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
+
     /// Round one at peer `index`.
     ///
     /// # Errors

@@ -1,5 +1,5 @@
 //! The evaluators of one threshold set talking to each other: the mutually authenticated
-//! listener's TLS ([`tls`]) and this evaluator's client of its peers ([`client`]). The routes
+//! listener's TLS (`tls`) and this evaluator's client of its peers (`client`). The routes
 //! are in `api::peer`.
 
 mod client;

@@ -1,6 +1,6 @@
 //! Budgets and quotas that survive restarts (`spec/04-keys.md` §4.3, `spec/07-flow-b.md` §7.4):
 //! an embedded SQLite database by default, or PostgreSQL when several replicas of one
-//! evaluator share the counts ([`postgres`]). Every charge is one conditional upsert,
+//! evaluator share the counts (`postgres`). Every charge is one conditional upsert,
 //! all or none, so concurrent requests — on one replica or several — never overspend and a
 //! refused charge spends nothing (a request refused for its quota has already spent the key's
 //! budget, as §7.4 orders it).

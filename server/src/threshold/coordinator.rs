@@ -90,7 +90,7 @@ impl Coordinations {
 impl ThresholdState {
     /// The record for `target`, running an inversion among this evaluator and every peer that
     /// answers when there is none yet (or when `renew` asks for a new one). One coordination
-    /// at a time per target; at most [`MAX_WAITING`] requests wait for one.
+    /// at a time per target; at most `MAX_WAITING` requests wait for one.
     ///
     /// # Errors
     /// [`ServerError::Peers`] with fewer than `2t − 1` participants reachable, fewer than `t`

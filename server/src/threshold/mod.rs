@@ -1,14 +1,15 @@
 //! One evaluator of `n` in threshold mode (`spec/12-threshold.md`). The protocol is the
 //! library's (`blindnym::threshold`); this room keeps its state, each concept in its file:
 //!
-//! - this file: the key shares and the signed public side, checked at load (§12.3), and the
-//!   share answers of flows H, A and B;
-//! - [`records`]: the installed tweak records, the evaluators answering under them and the
+//! - this file: the evaluator's state and the share answers of flows H, A and B;
+//! - `shares`: the key shares on disk and the signed public side they are checked against at
+//!   load (§12.3), and a ceremony's new shares installed (§12.13.4);
+//! - `records`: the installed tweak records, the evaluators answering under them and the
 //!   local tweak store (§12.12.4);
-//! - [`runs`]: this evaluator as a participant in its peers' inversion runs (§12.6);
-//! - [`coordinator`]: the library's sans-IO inversion coordinator driven over the peer API
+//! - `runs`: this evaluator as a participant in its peers' inversion runs (§12.6);
+//! - `coordinator`: the library's sans-IO inversion coordinator driven over the peer API
 //!   (§12.12.3);
-//! - [`signers`]: flow A logins between their two rounds (§12.8).
+//! - `signers`: flow A logins between their two rounds (§12.8).
 //!
 //! The peer API does one thing: inversions over the flow B key (on a domain) or the flow A key
 //! (on a subject), never the flow H key; every run is bound to its run identifier and the
@@ -17,6 +18,7 @@
 mod coordinator;
 mod records;
 mod runs;
+pub(crate) mod shares;
 mod signers;
 
 use std::collections::HashSet;
@@ -24,9 +26,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use blindnym::pseudonym::bulk::{self, Grants};
-use blindnym::pseudonym::{
-    EvaluationBudget, KeySetVerifier, SignedKeySet, SubjectId, VerifiedKeySet, attested,
-};
+use blindnym::pseudonym::{EvaluationBudget, SubjectId, attested};
 use blindnym::threshold::flow_a::{AttestedShareEvaluator, SigningRequest};
 use blindnym::threshold::flow_b::BulkShareEvaluator;
 use blindnym::threshold::flow_h::ShareEvaluator;
@@ -34,15 +34,13 @@ use blindnym::threshold::inversion::{
     DealRequest, Dealing, FinishRequest, MaskedProduct, PrivateShare, ProductRequest, RunId,
     RunScope, Target,
 };
-use blindnym::threshold::signing::SigningShare;
-use blindnym::threshold::{EpochShares, KeyShare, SignedEpochShares, VerificationShares};
-use zeroize::Zeroizing;
+use blindnym::threshold::{EpochShares, EvaluatorShares, KeyShare, VerificationShares};
 
 pub use records::Installed;
 
-use crate::config::{ThresholdSection, check_private};
+use crate::config::ThresholdSection;
 use crate::error::{Result, ServerError};
-use crate::kit::{blocking, now, read_file};
+use crate::kit::{blocking, now};
 use crate::peer::PeerClient;
 use crate::rate::Rate;
 use crate::store::{ShareOfQuota, SharedStore};
@@ -99,13 +97,6 @@ fn share_of(total: u64, t: u16, n: u16) -> u64 {
     u64::try_from((total * t).div_ceil(n)).unwrap_or(u64::MAX)
 }
 
-fn read_share(path: &Path) -> Result<KeyShare> {
-    check_private(path)?;
-    let bytes = Zeroizing::new(read_file(path)?);
-    KeyShare::from_bytes(&bytes)
-        .map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))
-}
-
 impl ThresholdState {
     /// Loads this evaluator's shares and the signed public side, checks them against the
     /// anchor and each other, opens the local tweak store in `data_dir` and installs the
@@ -124,51 +115,27 @@ impl ThresholdState {
         store: SharedStore,
         quota: u64,
     ) -> Result<Self> {
-        let config = |what: &str, e: &dyn std::fmt::Display| {
-            ServerError::Config(format!("[threshold] {what}: {e}"))
-        };
-        let anchor = crate::config::parse_anchor("threshold", &section.anchor)?;
-        let key_set = read_file(&section.key_set_file)?;
-        let mut verifier = KeySetVerifier::new(anchor, realm);
-        let keys: VerifiedKeySet = verifier
-            .accept(
-                &SignedKeySet::from_bytes(&key_set).map_err(|e| config("key_set_file", &e))?,
-                now(),
-            )
-            .map_err(|e| config("key_set_file", &e))?;
-        let epoch_shares = read_file(&section.epoch_shares_file)?;
-        let public = SignedEpochShares::from_bytes(&epoch_shares)
-            .and_then(|signed| signed.verify(&verifier, &keys, now()))
-            .map_err(|e| config("epoch_shares_file", &e))?;
-        let holder_derived = read_share(&section.holder_derived_share_file)?;
-        let bulk_share = read_share(&section.bulk_share_file)?;
-        let attested_share = read_share(&section.attested_share_file)?;
-        check_private(&section.signing_share_file)?;
-        let signing =
-            SigningShare::from_bytes(&Zeroizing::new(read_file(&section.signing_share_file)?))
-                .map_err(|e| config("signing_share_file", &e))?;
-        // A wrong package signs shares the holder names (`BadSignatureShare`); the index is
-        // checked here.
-        if signing.index() != section.index {
-            return Err(config("signing_share_file", &"not this evaluator's index"));
+        let shares::Published {
+            key_set,
+            epoch_shares,
+            public,
+            ..
+        } = shares::published(section, realm)?;
+        let (own, installed) = shares::own_shares(section, realm, &public)?;
+        if installed {
+            eprintln!(
+                "blindnym-server: evaluator {}: a ceremony's new shares of epoch {} installed \
+                 (the old ones are erased; tweak records are made again under the new shares)",
+                section.index, public.epoch
+            );
         }
-        for (share, shares, what) in [
-            (
-                &holder_derived,
-                &public.holder_derived,
-                "holder_derived_share_file",
-            ),
-            (&bulk_share, &public.bulk, "bulk_share_file"),
-            (&attested_share, &public.attested, "attested_share_file"),
-        ] {
-            let expected = shares.share(section.index).map_err(|e| config(what, &e))?;
-            if share.index() != section.index || share.verification_share() != *expected {
-                return Err(config(
-                    what,
-                    &"not this evaluator's share of the published key",
-                ));
-            }
-        }
+        let EvaluatorShares {
+            holder_derived,
+            attested: attested_share,
+            signing,
+            bulk: bulk_share,
+            ..
+        } = own;
         // The store's budgets apply; the library's own counters are left unlimited.
         let unlimited = || EvaluationBudget::new(u64::MAX);
         let params = public.bulk.params();
@@ -191,11 +158,14 @@ impl ThresholdState {
             signing,
             unlimited(),
         );
+        // New shares make every installed tweak share of the old sharing useless (a new
+        // committee does not hold them): they are erased, and made again on demand.
         let records = Records::open(
             public.epoch,
             &data_dir.join("tweaks.sqlite3"),
             bulk,
             attested,
+            installed,
         )?;
         Ok(Self {
             index: section.index,

@@ -61,7 +61,8 @@ pub(crate) struct Records {
 
 impl Records {
     /// The records of `epoch`, kept in `path` (created 0600), with the evaluators to install
-    /// them into; installs every tweak share the store kept.
+    /// them into; installs every tweak share the store kept, or with `erase_all` (this
+    /// evaluator's key shares were just replaced) erases them all first.
     ///
     /// # Errors
     /// [`ServerError::Config`] for a loose or unreadable store; [`ServerError::Store`]; a
@@ -71,13 +72,14 @@ impl Records {
         path: &Path,
         bulk: BulkShareEvaluator,
         attested: AttestedShareEvaluator,
+        erase_all: bool,
     ) -> Result<Self> {
         let records = Self {
             epoch,
             installed: RwLock::new(HashMap::new()),
             bulk: RwLock::new(bulk),
             attested: RwLock::new(attested),
-            tweaks: Mutex::new(open_tweak_store(path, epoch)?),
+            tweaks: Mutex::new(open_tweak_store(path, epoch, erase_all)?),
         };
         records.reinstall()?;
         Ok(records)
@@ -260,7 +262,7 @@ fn check_digest(
 /// (review M3, `spec/12-threshold.md` §12.12.4): deleted with `secure_delete` (their pages
 /// overwritten with zeros), the file rebuilt by `VACUUM`, the rollback journal deleted at
 /// each commit; so a seized `data_dir` holds no share of a past epoch.
-fn open_tweak_store(path: &Path, epoch: u32) -> Result<Connection> {
+fn open_tweak_store(path: &Path, epoch: u32, erase_all: bool) -> Result<Connection> {
     if !path.exists() {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
@@ -283,7 +285,10 @@ fn open_tweak_store(path: &Path, epoch: u32) -> Result<Connection> {
              epoch INTEGER NOT NULL, role INTEGER NOT NULL, input BLOB NOT NULL,
              record BLOB NOT NULL, share BLOB NOT NULL, PRIMARY KEY (epoch, role, input));",
     )?;
-    let erased = connection.execute("DELETE FROM tweak_shares WHERE epoch != ?1", [epoch])?;
+    let erased = connection.execute(
+        "DELETE FROM tweak_shares WHERE epoch != ?1 OR ?2",
+        rusqlite::params![epoch, erase_all],
+    )?;
     if erased > 0 {
         connection.execute_batch("VACUUM;")?;
     }

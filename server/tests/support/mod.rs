@@ -187,3 +187,87 @@ pub fn now() -> u64 {
         .unwrap()
         .as_secs()
 }
+
+/// A base port with its next `n − 1` and the `n` 100 above free.
+pub fn free_base_port(n: u16) -> u16 {
+    use std::net::TcpListener;
+    // Random starts: tests running at once (threads or processes) rarely meet, and a base
+    // taken between the check and the bind fails loudly rather than silently.
+    (0..200)
+        .map(|_| 21_000 + rand::random::<u16>() % 30_000)
+        .find(|&base| {
+            (0..n).all(|i| {
+                TcpListener::bind(("127.0.0.1", base + i)).is_ok()
+                    && TcpListener::bind(("127.0.0.1", base + 100 + i)).is_ok()
+            })
+        })
+        .unwrap()
+}
+
+/// The development set's key-set verifier: the anchor in `dir/anchor.hex`, the dev realm.
+pub fn dev_verifier(dir: &Path) -> KeySetVerifier {
+    let anchor: [u8; 32] = hex::decode(std::fs::read_to_string(dir.join("anchor.hex")).unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    KeySetVerifier::new(
+        blindnym::pseudonym::key_set::decode_verifying_key(&anchor).unwrap(),
+        dev::DEV_REALM.as_bytes(),
+    )
+}
+
+/// The key set one threshold evaluator serves at `key_set_url` and the verification shares
+/// another (or the same) serves at `shares_url`, verified against `dir`'s anchor.
+pub async fn public_side_of(
+    dir: &Path,
+    key_set_url: &str,
+    shares_url: &str,
+) -> (VerifiedKeySet, blindnym::threshold::EpochShares) {
+    let mut verifier = dev_verifier(dir);
+    let keys = verifier
+        .accept(
+            &SignedKeySet::from_bytes(&get(format!("{key_set_url}/v1/key-set")).await).unwrap(),
+            now(),
+        )
+        .unwrap();
+    let shares = blindnym::threshold::SignedEpochShares::from_bytes(
+        &get(format!("{shares_url}/v1/threshold/epoch-shares")).await,
+    )
+    .unwrap()
+    .verify(&verifier, &keys, now())
+    .unwrap();
+    (keys, shares)
+}
+
+/// [`public_side_of`] one evaluator.
+pub async fn public_side(
+    dir: &Path,
+    url: &str,
+) -> (VerifiedKeySet, blindnym::threshold::EpochShares) {
+    public_side_of(dir, url, url).await
+}
+
+/// A POST signed by `signer` with optional `Blindnym-Tweak` and `Blindnym-Session` headers:
+/// the status, the session header of the answer, the body.
+pub async fn post_signed(
+    url: &str,
+    signer: &RequestSigner,
+    tweak: Option<&str>,
+    session: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, Option<String>, Vec<u8>) {
+    let mut request = client().post(url).body(body.clone());
+    for (name, value) in signed_headers(url, signer, tweak, session, &body) {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    let session = response
+        .headers()
+        .get("blindnym-session")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (
+        response.status().as_u16(),
+        session,
+        response.bytes().await.unwrap().to_vec(),
+    )
+}

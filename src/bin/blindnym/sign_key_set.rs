@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use blindnym::pseudonym::key_set::MAX_WINDOW_S;
 use blindnym::pseudonym::{EpochPublicKeys, KeySet, KeySetSigner, KeySetVerifier, SignedKeySet};
+use blindnym::threshold::{EpochShares, SignedEpochShares};
 use clap::Args as ClapArgs;
 
 use crate::Error;
@@ -46,6 +47,14 @@ pub struct SignKeySetArgs {
     /// Where to write the signed set.
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
+    /// Threshold mode: a set's verification shares as the evaluators' ceremony wrote them
+    /// (`epoch-shares.unsigned`); signed beside the new set into `--epoch-shares-out`
+    /// (`spec/12-threshold.md` §12.3, §12.13).
+    #[arg(long, value_name = "PATH", requires = "epoch_shares_out")]
+    pub epoch_shares: Option<PathBuf>,
+    /// Where to write the signed verification shares.
+    #[arg(long, value_name = "PATH", requires = "epoch_shares")]
+    pub epoch_shares_out: Option<PathBuf>,
 }
 
 fn read_signer(path: &std::path::Path) -> Result<KeySetSigner, Error> {
@@ -81,6 +90,24 @@ impl Signer {
             Signer::Token(token) => {
                 let signature = token.sign(&set.signed_message())?;
                 Ok(SignedKeySet::from_signature(set, &signature, anchor)?)
+            }
+        }
+    }
+
+    /// Signs `shares` beside `key_set`; a token's signature is checked under `anchor`.
+    fn sign_epoch_shares(
+        &self,
+        key_set: &SignedKeySet,
+        shares: &EpochShares,
+        anchor: &ed25519_dalek::VerifyingKey,
+    ) -> Result<SignedEpochShares, Error> {
+        match self {
+            Signer::File(signer) => Ok(SignedEpochShares::sign(signer, key_set, shares)?),
+            Signer::Token(token) => {
+                let signature = token.sign(&SignedEpochShares::signed_message(key_set, shares)?)?;
+                Ok(SignedEpochShares::from_signature(
+                    key_set, shares, &signature, anchor,
+                )?)
             }
         }
     }
@@ -160,6 +187,28 @@ pub fn run(args: &SignKeySetArgs) -> Result<(), Error> {
         start + window,
         epochs,
     )?;
+    // The verification shares are decoded (every share checked on its polynomial) and their
+    // group keys compared with the set's before anything is signed.
+    let shares = match &args.epoch_shares {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let shares = EpochShares::from_bytes(&bytes)?;
+            let listed = set
+                .epochs()
+                .iter()
+                .find(|e| e.epoch == shares.epoch)
+                .ok_or_else(|| {
+                    format!(
+                        "{}: epoch {} is not in the new set (add --epoch-keys)",
+                        path.display(),
+                        shares.epoch
+                    )
+                })?;
+            shares.check_against(listed)?;
+            Some(shares)
+        }
+        None => None,
+    };
     let signed = signer.sign(set, &anchor)?;
     std::fs::write(&args.out, signed.to_bytes())
         .map_err(|e| format!("{}: {e}", args.out.display()))?;
@@ -170,5 +219,17 @@ pub fn run(args: &SignKeySetArgs) -> Result<(), Error> {
         args.out.display(),
         hex::encode(signed.digest())
     );
+    if let (Some(shares), Some(out)) = (&shares, &args.epoch_shares_out) {
+        let signed_shares = signer.sign_epoch_shares(&signed, shares, &anchor)?;
+        std::fs::write(out, signed_shares.to_bytes())
+            .map_err(|e| format!("{}: {e}", out.display()))?;
+        println!(
+            "epoch {} verification shares ({} of {}) signed beside it: {}",
+            shares.epoch,
+            shares.params().t(),
+            shares.params().n(),
+            out.display()
+        );
+    }
     Ok(())
 }
