@@ -8,51 +8,15 @@
 
 mod kat;
 
-use std::path::PathBuf;
-
+use kat::{committed, committed_equals};
 use serde_json::Value;
-
-fn path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("spec/vectors")
-        .join(name)
-}
-
-fn committed(name: &str) -> Value {
-    let path = path(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Writes `content` as pretty JSON with a trailing newline when `BLINDNYM_WRITE_VECTORS` is
-/// set. The file is replaced atomically (written beside it, then renamed), so the other
-/// tests, which read the files concurrently, never see half of one.
-fn write_if_asked(name: &str, content: &Value) {
-    if std::env::var_os("BLINDNYM_WRITE_VECTORS").is_none() {
-        return;
-    }
-    let path = path(name);
-    let temporary = path.with_extension("json.tmp");
-    let text = serde_json::to_string_pretty(content).expect("serialize vectors") + "\n";
-    std::fs::write(&temporary, text).expect("write vector file");
-    std::fs::rename(&temporary, &path).expect("replace vector file");
-}
 
 #[test]
 fn committed_vectors_match_generator() {
     for file in kat::FILES {
-        let fresh = kat::generate_file(file).unwrap();
-        write_if_asked(file.name, &fresh);
-        assert_eq!(committed(file.name), fresh, "{} is stale", file.name);
+        committed_equals(file.name, &kat::generate_file(file).unwrap());
     }
-    let fresh = kat::generate_negative().unwrap();
-    write_if_asked(kat::NEGATIVE, &fresh);
-    assert_eq!(
-        committed(kat::NEGATIVE),
-        fresh,
-        "{} is stale",
-        kat::NEGATIVE
-    );
+    committed_equals(kat::NEGATIVE, &kat::generate_negative().unwrap());
 }
 
 #[test]

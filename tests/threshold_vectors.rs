@@ -18,8 +18,6 @@ mod common;
 )]
 mod kat;
 
-use std::path::PathBuf;
-
 use blindnym::pseudonym::EvaluationBudget;
 use blindnym::pseudonym::bulk::{self, CallerId, DataHolder, Grants, MemoryQuota};
 use blindnym::pseudonym::holder_derived::{self, MasterCredential};
@@ -29,23 +27,13 @@ use blindnym::threshold::inversion::{Dealing, MaskedProduct, PrivateShare, Tweak
 use blindnym::threshold::{KeyShare, ShareResponse, Threshold, VerificationShares, deal_epoch};
 use blindnym::{Error, PublicKey};
 use common::*;
-use kat::{DetRng, hex, label_seed};
+use kat::{DetRng, committed, committed_equals, hex, label_seed, unhex_value as unhex};
 use serde_json::{Value, json};
 
 const FILE: &str = "threshold.json";
 const DOMAIN: &[u8] = b"tax-register";
 const IDS: [&str; 3] = ["19800101-1234", "19911231-0000", "x"];
 const CREDENTIAL: [u8; 32] = [7; 32];
-
-fn path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("spec/vectors")
-        .join(FILE)
-}
-
-fn unhex(v: &Value) -> Vec<u8> {
-    hex::decode(v.as_str().unwrap()).unwrap()
-}
 
 fn hexes(v: &Value) -> Vec<Vec<u8>> {
     v.as_array().unwrap().iter().map(unhex).collect()
@@ -179,16 +167,7 @@ fn generate() -> Value {
 
 #[test]
 fn committed_vectors_match_generator() {
-    let fresh = generate();
-    if std::env::var_os("BLINDNYM_WRITE_VECTORS").is_some() {
-        // Written beside it, then renamed: the other test never sees half a file.
-        let text = serde_json::to_string_pretty(&fresh).unwrap() + "\n";
-        let temporary = path().with_extension("json.tmp");
-        std::fs::write(&temporary, text).unwrap();
-        std::fs::rename(&temporary, path()).unwrap();
-    }
-    let committed: Value = serde_json::from_str(&std::fs::read_to_string(path()).unwrap()).unwrap();
-    assert_eq!(committed, fresh, "{FILE} is stale");
+    committed_equals(FILE, &generate());
 }
 
 fn verification(v: &Value, t: u16, n: u16) -> VerificationShares {
@@ -204,7 +183,7 @@ fn verification(v: &Value, t: u16, n: u16) -> VerificationShares {
 /// Checks every vector from its recorded bytes alone.
 #[test]
 fn committed_vectors_check_from_their_bytes() {
-    let committed: Value = serde_json::from_str(&std::fs::read_to_string(path()).unwrap()).unwrap();
+    let committed = committed(FILE);
     let single_b = {
         let mut rng = common::seeded(1);
         let holder = DataHolder::new(published(), DOMAIN).unwrap();

@@ -104,6 +104,44 @@ pub fn label_seed(label: &str) -> [u8; 32] {
 
 type Check<T> = Result<T, String>;
 
+/// `spec/vectors/<file>`.
+pub fn vector_path(file: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("spec/vectors")
+        .join(file)
+}
+
+/// The bytes of a hex string in a vector file.
+#[allow(
+    dead_code,
+    reason = "the threshold and reshare vector tests read hex fields"
+)]
+pub fn unhex_value(v: &Value) -> Vec<u8> {
+    hex::decode(v.as_str().expect("a hex string")).expect("hex")
+}
+
+/// Asserts that the committed `spec/vectors/<file>` equals `fresh`; with
+/// `BLINDNYM_WRITE_VECTORS` set, writes `fresh` there first (beside it, then renamed: a test
+/// reading the file never sees half of it).
+pub fn committed_equals(file: &str, fresh: &Value) {
+    let path = vector_path(file);
+    if std::env::var_os("BLINDNYM_WRITE_VECTORS").is_some() {
+        let text = serde_json::to_string_pretty(fresh).expect("json") + "\n";
+        let temporary = path.with_extension("json.tmp");
+        std::fs::write(&temporary, text).expect("write vectors");
+        std::fs::rename(&temporary, &path).expect("rename vectors");
+    }
+    let committed: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read vectors")).expect("json");
+    assert_eq!(&committed, fresh, "{file} is stale");
+}
+
+/// The committed `spec/vectors/<file>`.
+pub fn committed(file: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(vector_path(file)).expect("read vectors"))
+        .expect("json")
+}
+
 pub fn hex(bytes: impl AsRef<[u8]>) -> String {
     hex::encode(bytes)
 }
