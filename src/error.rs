@@ -111,6 +111,27 @@ pub enum Error {
     /// other keys or another start, or its sequence number jumps more than `2^16` past it
     /// (`spec/04-keys.md` §4.5). A signer showing two histories is caught here.
     KeySetEquivocation,
+    /// Key transparency: a checkpoint not signed by the pinned log key, or of another log
+    /// (`spec/13-transparency.md` §13.3).
+    LogSignature,
+    /// Key transparency: fewer valid witness cosignatures on a checkpoint than the policy's
+    /// quorum (`spec/13-transparency.md` §13.3).
+    WitnessQuorum {
+        /// Distinct pinned witnesses whose cosignature verified.
+        have: usize,
+        /// The policy's quorum.
+        need: usize,
+    },
+    /// Key transparency: the key set is not the leaf the inclusion proof proves under the
+    /// checkpoint (`spec/13-transparency.md` §13.4).
+    NotLogged,
+    /// Key transparency: a checkpoint of a smaller tree than one already kept
+    /// (`spec/13-transparency.md` §13.5).
+    LogRollback,
+    /// Key transparency: a checkpoint that is not an extension of the one kept (same size,
+    /// another root; or no valid consistency proof): the log shows two histories
+    /// (`spec/13-transparency.md` §13.5).
+    LogFork,
     /// Threshold mode: a share answer's proof fails against the evaluator's published
     /// verification share (`spec/12-threshold.md` §12.5). The client drops it and combines
     /// another `t`.
@@ -228,6 +249,20 @@ impl fmt::Display for Error {
             Error::KeySetEquivocation => {
                 f.write_str("key set contradicts one already accepted (an epoch re-keyed)")
             }
+            Error::LogSignature => {
+                f.write_str("checkpoint is not signed by the pinned transparency log")
+            }
+            Error::WitnessQuorum { have, need } => write!(
+                f,
+                "checkpoint cosigned by {have} pinned witnesses, the policy needs {need}"
+            ),
+            Error::NotLogged => f.write_str("key set is not in the transparency log"),
+            Error::LogRollback => {
+                f.write_str("transparency log checkpoint is older than one already kept")
+            }
+            Error::LogFork => f.write_str(
+                "transparency log checkpoint is not consistent with the one kept (a split view)",
+            ),
             Error::BadShare { evaluator } => {
                 write!(
                     f,
@@ -338,6 +373,11 @@ impl Error {
             Error::KeySetRollback => "KeySetRollback",
             Error::RealmMismatch => "RealmMismatch",
             Error::KeySetEquivocation => "KeySetEquivocation",
+            Error::LogSignature => "LogSignature",
+            Error::WitnessQuorum { .. } => "WitnessQuorum",
+            Error::NotLogged => "NotLogged",
+            Error::LogRollback => "LogRollback",
+            Error::LogFork => "LogFork",
             Error::BadShare { .. } => "BadShare",
             Error::BadDealing { .. } => "BadDealing",
             Error::TranscriptMismatch { .. } => "TranscriptMismatch",
@@ -378,6 +418,11 @@ impl Error {
             | Error::KeySetExpired
             | Error::KeySetRollback
             | Error::KeySetEquivocation
+            | Error::LogSignature
+            | Error::WitnessQuorum { .. }
+            | Error::NotLogged
+            | Error::LogRollback
+            | Error::LogFork
             | Error::RealmMismatch
             | Error::UnknownEpoch { .. }
             | Error::StaleEpoch { .. } => ErrorKind::KeySet,
@@ -441,6 +486,11 @@ impl Error {
             | Error::KeySetExpired
             | Error::KeySetRollback
             | Error::KeySetEquivocation
+            | Error::LogSignature
+            | Error::WitnessQuorum { .. }
+            | Error::NotLogged
+            | Error::LogRollback
+            | Error::LogFork
             | Error::RealmMismatch
             | Error::TooFewShares { .. }
             | Error::UnknownEvaluator { .. }

@@ -80,6 +80,8 @@ mod serde_bytes;
 mod suite;
 #[cfg(feature = "threshold")]
 pub mod threshold;
+#[cfg(feature = "transparency")]
+pub mod transparency;
 pub mod voprf;
 mod xmd;
 

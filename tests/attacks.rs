@@ -399,3 +399,89 @@ fn hole_9b_a_repeated_rng_state_does_not_leak_the_key() {
     let (_, p2) = server.blind_evaluate(&second, &mut seeded(7)).unwrap();
     assert!(!recover(p1, p2));
 }
+
+/// Split view (`spec/13-transparency.md` §13.7): a state holding the key-set signer (and the
+/// log's key) shows one targeted holder a validly signed set with the same sequence number
+/// and a key of its own. Unlogged, the set is refused; logged in a fork, the witnesses that
+/// cosigned the honest history refuse the forked checkpoint, so it lacks the quorum; and a
+/// holder that kept the honest checkpoint detects the fork even if witnesses collude.
+/// Defeats: the inclusion check, the witnesses' consistency check and each party's own.
+#[cfg(feature = "transparency")]
+#[test]
+fn split_view_key_set_is_refused() {
+    use blindnym::transparency::Log;
+    use common::transparency::*;
+
+    let mut log = Log::new(log_signer()).unwrap();
+    let (mut w1, mut w2, mut w3) = (witness(1), witness(2), witness(3));
+    let honest = set(1, 1);
+    let honest_proof = logged(&mut log, &honest, &mut [&mut w1, &mut w2, &mut w3]);
+    let mut neighbour = logged_verifier();
+    neighbour.accept(&honest, &honest_proof, &[], NOW).unwrap();
+
+    // The targeted holder's set: the same sequence, the state's own keys, validly signed.
+    let targeted = set(1, 66);
+    assert_ne!(targeted.digest(), honest.digest());
+    assert!(
+        KeySetVerifier::new(signer().verifying_key(), REALM)
+            .accept(&targeted, NOW)
+            .is_ok(),
+        "the anchor signature alone accepts it"
+    );
+    // Not logged: the honest set's proof does not prove it.
+    assert_eq!(
+        logged_verifier()
+            .accept(&targeted, &honest_proof, &[], NOW)
+            .unwrap_err(),
+        Error::NotLogged
+    );
+
+    // Logged in a fork: a tree of the same size holding the targeted set, and a longer one.
+    let mut fork = Log::new(log_signer()).unwrap();
+    fork.append(&targeted.digest()).unwrap();
+    let note = fork.checkpoint().unwrap();
+    for w in [&mut w1, &mut w2, &mut w3] {
+        assert_eq!(w.cosign(&note, 1, &[], NOW).unwrap_err(), Error::LogFork);
+    }
+    fork.append(&[0xee; 32]).unwrap();
+    let longer = fork.checkpoint().unwrap();
+    let lie = fork.consistency(1, 2).unwrap();
+    for w in [&mut w1, &mut w2, &mut w3] {
+        assert_eq!(w.cosign(&longer, 1, &lie, NOW).unwrap_err(), Error::LogFork);
+    }
+    let forked = fork.bundle(&targeted.digest(), &longer).unwrap();
+    assert_eq!(
+        logged_verifier()
+            .accept(&targeted, &forked, &[], NOW)
+            .unwrap_err(),
+        Error::WitnessQuorum { have: 0, need: 2 }
+    );
+
+    // Colluding witnesses (their keys, none of their state) cosign the fork: the target
+    // alone cannot tell, but the neighbour, who kept the honest checkpoint, detects it at
+    // the same size and past it.
+    let (mut c1, mut c2) = (witness(1), witness(2));
+    let colluded = cosigned(&fork, &mut [&mut c1, &mut c2]);
+    let forked = fork.bundle(&targeted.digest(), &colluded).unwrap();
+    assert!(
+        logged_verifier()
+            .accept(&targeted, &forked, &[], NOW)
+            .is_ok()
+    );
+    assert_eq!(
+        neighbour
+            .clone()
+            .accept(&targeted, &forked, &lie, NOW)
+            .unwrap_err(),
+        Error::LogFork
+    );
+    let mut same_size = Log::new(log_signer()).unwrap();
+    same_size.append(&targeted.digest()).unwrap();
+    let (mut c1, mut c2) = (witness(1), witness(2));
+    let colluded = cosigned(&same_size, &mut [&mut c1, &mut c2]);
+    let forked = same_size.bundle(&targeted.digest(), &colluded).unwrap();
+    assert_eq!(
+        neighbour.accept(&targeted, &forked, &[], NOW).unwrap_err(),
+        Error::LogFork
+    );
+}

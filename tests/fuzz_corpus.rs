@@ -58,10 +58,9 @@ fn protocol_decoders_corpus() {
     }
 }
 
-/// Checks `target`'s committed genuine seeds: they equal `seeds` (rewritten with
-/// `BLINDNYM_WRITE_SEEDS=1`), `accepts` each, and refuses each with any one bit changed from
-/// byte `from` on.
-fn genuine_corpus(target: &str, seeds: &[Vec<u8>], accepts: fn(&[u8]) -> bool, from: usize) {
+/// Checks that the committed `fuzz/corpus/<target>/genuine-<i>` files equal `seeds`
+/// (rewritten with `BLINDNYM_WRITE_SEEDS=1`).
+fn committed_seeds(target: &str, seeds: &[Vec<u8>]) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz/corpus")
         .join(target);
@@ -77,6 +76,15 @@ fn genuine_corpus(target: &str, seeds: &[Vec<u8>], accepts: fn(&[u8]) -> bool, f
             "{}",
             path.display()
         );
+    }
+}
+
+/// Checks `target`'s committed genuine seeds: they equal `seeds` (rewritten with
+/// `BLINDNYM_WRITE_SEEDS=1`), `accepts` each, and refuses each with any one bit changed from
+/// byte `from` on.
+fn genuine_corpus(target: &str, seeds: &[Vec<u8>], accepts: fn(&[u8]) -> bool, from: usize) {
+    committed_seeds(target, seeds);
+    for (i, seed) in seeds.iter().enumerate() {
         assert!(accepts(seed), "{target}: genuine seed {i} refused");
         for byte in from..seed.len() {
             let mut tampered = seed.clone();
@@ -114,4 +122,18 @@ fn request_signature_corpus_holds_genuine_requests() {
         blindnym::fuzzing::request_signature,
         0,
     );
+}
+
+/// The transparency seeds are genuine vkeys, policies, cosigned checkpoints, bundles, witness
+/// state and a tile path (rewritten with `BLINDNYM_WRITE_SEEDS=1`); each replays through the
+/// decoders.
+#[cfg(feature = "transparency")]
+#[test]
+fn transparency_decoders_corpus_holds_genuine_inputs() {
+    let seeds = blindnym::fuzzing::transparency_seeds();
+    assert_eq!(seeds.len(), 6);
+    committed_seeds("transparency_decoders", &seeds);
+    for seed in corpus("transparency_decoders") {
+        blindnym::fuzzing::transparency_decoders(&seed);
+    }
 }

@@ -415,6 +415,10 @@ pub fn relying_party(data: &[u8]) -> bool {
 mod threshold;
 #[cfg(feature = "threshold")]
 pub use threshold::*;
+#[cfg(feature = "transparency")]
+mod transparency;
+#[cfg(feature = "transparency")]
+pub use transparency::*;
 
 /// The caller's fixed request key in [`request_signature`]'s world.
 const FUZZ_CALLER_KEY: [u8; 32] = [0x5d; 32];

@@ -210,3 +210,6 @@ pub fn verify_at(
         &MemoryNonceStore::new(),
     )
 }
+
+#[cfg(feature = "transparency")]
+pub mod transparency;
