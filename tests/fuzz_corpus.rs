@@ -125,13 +125,13 @@ fn request_signature_corpus_holds_genuine_requests() {
 }
 
 /// The transparency seeds are genuine vkeys, policies, cosigned checkpoints, bundles, witness
-/// state and a tile path (rewritten with `BLINDNYM_WRITE_SEEDS=1`); each replays through the
+/// state and tile paths (rewritten with `BLINDNYM_WRITE_SEEDS=1`); each replays through the
 /// decoders.
 #[cfg(feature = "transparency")]
 #[test]
 fn transparency_decoders_corpus_holds_genuine_inputs() {
     let seeds = blindnym::fuzzing::transparency_seeds();
-    assert_eq!(seeds.len(), 6);
+    assert_eq!(seeds.len(), 7);
     committed_seeds("transparency_decoders", &seeds);
     for seed in corpus("transparency_decoders") {
         blindnym::fuzzing::transparency_decoders(&seed);

@@ -258,3 +258,60 @@ fn checkpoints_verify_under_signed_notes_own_verifier() {
         .unwrap();
     assert_eq!((verified.len(), unknown.len()), (1, 0));
 }
+
+/// The log's tiles (c2sp.org/tlog-tiles) hold its leaf hashes, its interior hashes and its
+/// entries; a tile the tree does not cover yet is refused, and so are paths upstream's
+/// `Tile::from_path` would have panicked on.
+#[test]
+fn the_log_serves_its_tree_as_tiles() {
+    use blindnym::transparency::TilePath;
+    use blindnym::transparency::log::leaf_hash;
+    let mut log = Log::new(log_signer()).unwrap();
+    let digests: Vec<[u8; 32]> = (0..300u32)
+        .map(|i| {
+            let mut d = [0u8; 32];
+            d[..4].copy_from_slice(&i.to_be_bytes());
+            d
+        })
+        .collect();
+    for d in &digests {
+        log.append(d).unwrap();
+    }
+    let tile = |path: &str| log.tile(&TilePath::parse(path).unwrap());
+    let leaves: Vec<u8> = digests.iter().flat_map(leaf_hash).collect();
+    assert_eq!(tile("tile/0/000").unwrap(), leaves[..256 * 32]);
+    assert_eq!(tile("tile/0/001.p/44").unwrap(), leaves[256 * 32..]);
+    assert_eq!(tile("tile/0/001.p/3").unwrap(), leaves[256 * 32..259 * 32]);
+    // Level 1's first hash is the root of the first 256 leaves.
+    assert_eq!(tile("tile/1/000.p/1").unwrap(), log.head(256).unwrap().root);
+    let entries = tile("tile/entries/001.p/44").unwrap();
+    assert_eq!(entries.len(), 44 * 34);
+    assert_eq!(&entries[..2], &[0, 32]);
+    assert_eq!(&entries[2..34], &digests[256]);
+    for uncovered in [
+        "tile/0/001",
+        "tile/0/001.p/45",
+        "tile/1/000.p/2",
+        "tile/2/000.p/1",
+        "tile/entries/001",
+        "tile/0/x018/x446/x744/x073/x709/x551/615",
+    ] {
+        assert_eq!(
+            tile(uncovered).unwrap_err(),
+            Error::NotLogged,
+            "{uncovered}"
+        );
+    }
+    assert_eq!(
+        log.tile(&TilePath::Hashes {
+            level: 200,
+            index: 0,
+            width: 1
+        })
+        .unwrap_err(),
+        Error::NotLogged
+    );
+    for panicked_upstream in ["tile/8/077/000.p/3", "tile/0/000.p/0", "tile/77/000"] {
+        assert_eq!(TilePath::parse(panicked_upstream), Err(Error::Malformed));
+    }
+}

@@ -2,7 +2,7 @@
 
 use crate::transparency::witness::{state_bytes, state_from_bytes};
 use crate::transparency::{
-    KeyRole, KeySetProof, NoteKey, NoteSigner, Policy, checkpoint::verify_checkpoint,
+    KeyRole, KeySetProof, NoteKey, NoteSigner, Policy, TilePath, checkpoint::verify_checkpoint,
 };
 
 fn fixed_policy() -> Option<Policy> {
@@ -39,8 +39,8 @@ pub fn transparency_decoders(data: &[u8]) {
         if let Ok(policy) = Policy::from_text(text) {
             assert_eq!(policy.to_text(), text, "policy re-encodes differently");
         }
-        if let Ok(tile) = tlog_tiles::Tile::from_path(text) {
-            let _ = tile.path();
+        if let Ok(tile) = TilePath::parse(text) {
+            assert_eq!(tile.to_path(), text, "tile path re-encodes differently");
         }
     }
 }
@@ -77,7 +77,8 @@ pub fn transparency_seeds() -> Vec<Vec<u8>> {
         seeds.push(cosigned);
         seeds.push(bundle.to_bytes());
         seeds.push(state.to_vec());
-        seeds.push(b"tile/8/0/000.p/3".to_vec());
+        seeds.push(b"tile/0/x001/000.p/3".to_vec());
+        seeds.push(b"tile/entries/000".to_vec());
     }
     seeds
 }

@@ -8,6 +8,7 @@ use tlog_tiles::{Hash, HashReader};
 use super::bundle::KeySetProof;
 use super::checkpoint::{TreeHead, add_signature_lines};
 use super::keys::{KeyRole, NoteSigner};
+use super::tiles::{TILE_WIDTH, TilePath};
 use crate::error::{Error, Result};
 
 /// The stored hashes, in tlog order.
@@ -176,5 +177,62 @@ impl Log {
             inclusion: self.inclusion(index, self.size())?,
             checkpoint: checkpoint.to_vec(),
         })
+    }
+
+    /// The bytes of a tile (c2sp.org/tlog-tiles): `width` 32-byte hashes of level
+    /// `8 × level`, or an entry bundle (each digest behind its two-byte length).
+    ///
+    /// # Errors
+    /// [`Error::NotLogged`] for a tile the tree does not cover yet.
+    pub fn tile(&self, tile: &TilePath) -> Result<Vec<u8>> {
+        match *tile {
+            TilePath::Hashes {
+                level,
+                index,
+                width,
+            } => {
+                // Checked before `Tile::new`, which asserts them (the fields are public).
+                if level >= 64 || width == 0 || width > TILE_WIDTH {
+                    return Err(Error::NotLogged);
+                }
+                let width = u32::from(width);
+                let tile = tlog_tiles::Tile::new(8, level, index, width, false);
+                // The last hash of the tile must be complete at this size.
+                let last = index
+                    .checked_mul(u64::from(TILE_WIDTH))
+                    .and_then(|i| i.checked_add(u64::from(width)))
+                    .ok_or(Error::NotLogged)?;
+                let covered = u32::from(level)
+                    .checked_mul(8)
+                    .and_then(|shift| last.checked_shl(shift))
+                    .filter(|&leaves| last == leaves >> (u32::from(level) * 8))
+                    .ok_or(Error::NotLogged)?;
+                if covered > self.size() {
+                    return Err(Error::NotLogged);
+                }
+                tile.read_data(&self.hashes).map_err(|_| Error::NotLogged)
+            }
+            TilePath::Entries { index, width } => {
+                if width == 0 || width > TILE_WIDTH {
+                    return Err(Error::NotLogged);
+                }
+                let first = index
+                    .checked_mul(u64::from(TILE_WIDTH))
+                    .ok_or(Error::NotLogged)?;
+                let end = first
+                    .checked_add(u64::from(width))
+                    .filter(|&end| end <= self.size())
+                    .ok_or(Error::NotLogged)?;
+                let (Ok(first), Ok(end)) = (usize::try_from(first), usize::try_from(end)) else {
+                    return Err(Error::NotLogged);
+                };
+                let mut bytes = Vec::with_capacity((end - first) * 34);
+                for digest in &self.leaves[first..end] {
+                    bytes.extend_from_slice(&32u16.to_be_bytes());
+                    bytes.extend_from_slice(digest);
+                }
+                Ok(bytes)
+            }
+        }
     }
 }

@@ -16,6 +16,7 @@
 //! - [`checkpoint`]: checkpoints checked under a policy;
 //! - [`bundle`]: a key set's inclusion proof with its checkpoint;
 //! - [`log`]: the log's tree, sans-IO;
+//! - [`tiles`]: the tile paths the log serves its tree under;
 //! - [`witness`]: a witness, sans-IO;
 //! - [`verifier`]: [`LoggedKeySetVerifier`], the key-set verifier that asks for all of it.
 
@@ -24,6 +25,7 @@ pub mod checkpoint;
 pub mod keys;
 pub mod log;
 pub mod policy;
+pub mod tiles;
 pub mod verifier;
 pub mod witness;
 
@@ -32,5 +34,6 @@ pub use checkpoint::{TreeHead, VerifiedCheckpoint, verify_checkpoint};
 pub use keys::{KeyRole, NoteKey, NoteSigner};
 pub use log::Log;
 pub use policy::Policy;
+pub use tiles::TilePath;
 pub use verifier::LoggedKeySetVerifier;
 pub use witness::Witness;

@@ -59,15 +59,38 @@ impl Witness {
         consistency: &[[u8; 32]],
         now: u64,
     ) -> Result<(Vec<u8>, [u8; STATE_LEN])> {
+        let (line, head) = self.check(note, old_size, consistency, now)?;
+        self.commit(head);
+        Ok((line, state_bytes(head)))
+    }
+
+    /// [`Witness::cosign`] without keeping the new head: the signature line and the head to
+    /// [`Witness::commit`] once it is stored durably (a witness process writes its state
+    /// before it hands the line out).
+    ///
+    /// # Errors
+    /// As [`Witness::cosign`].
+    pub fn check(
+        &self,
+        note: &[u8],
+        old_size: u64,
+        consistency: &[[u8; 32]],
+        now: u64,
+    ) -> Result<(Vec<u8>, TreeHead)> {
         let (text, head) = verify_logged(note, &self.log)?;
         match self.last {
             None if old_size == 0 && consistency.is_empty() => {}
             None => return Err(Error::LogFork),
             Some(last) => check_extends(last, head, old_size, consistency)?,
         }
-        let line = self.signer.signature_line(&text, now);
-        self.last = Some(head);
-        Ok((line, state_bytes(head)))
+        Ok((self.signer.signature_line(&text, now), head))
+    }
+
+    /// Keeps `head` as the last cosigned (after [`Witness::check`] and a durable write).
+    pub fn commit(&mut self, head: TreeHead) {
+        if self.last.is_none_or(|last| last.size <= head.size) {
+            self.last = Some(head);
+        }
     }
 }
 
